@@ -1,0 +1,207 @@
+package io.pidspace.cli;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidspaceException;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.io.Writer;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.function.Function;
+
+/**
+ * The trace interpreter of DESIGN.md §6: one answer line per command, in command order, through
+ * the real registry, router and spaces.
+ *
+ * <p>Allocs and frees are pipelined (up to {@code pidspace.replay.window} in flight): they all
+ * pass through the one {@code PidRouter}, which keeps their order per space. Space creates and
+ * destroys go through the registry on another path, so they wait for everything before them and
+ * everything after them waits for them. Each command thus sees the effect of all earlier ones.
+ */
+final class Replay {
+
+  private static final CompletableFuture<String> END = new CompletableFuture<>();
+
+  private final Config config;
+  private PidAuthority authority;
+  private Integer pidMax;
+  private Semaphore window;
+  private int windowSize;
+
+  /** @param config the config the authority starts with; {@code pid-max} lines add to it */
+  Replay(Config config) {
+    this.config = config;
+  }
+
+  /** Answers every command of {@code in} on {@code out}; returns when {@code in} ends. */
+  void run(BufferedReader in, Writer out) throws IOException, InterruptedException {
+    BlockingQueue<CompletableFuture<String>> answers = new LinkedBlockingQueue<>();
+    Thread writer = new Thread(() -> writeAnswers(answers, out), "replay-writer");
+    writer.start();
+    try {
+      String line;
+      while ((line = in.readLine()) != null) {
+        int hash = line.indexOf('#');
+        String text = (hash >= 0 ? line.substring(0, hash) : line).strip();
+        if (!text.isEmpty()) {
+          answers.put(answer(text.split("\\s+")));
+        }
+      }
+    } finally {
+      answers.put(END);
+      writer.join();
+      if (authority != null) {
+        authority.close();
+      }
+    }
+  }
+
+  private CompletableFuture<String> answer(String[] words) {
+    try {
+      return dispatch(words).toCompletableFuture().exceptionally(Replay::describe);
+    } catch (PidspaceException e) {
+      return CompletableFuture.completedFuture(describe(e));
+    }
+  }
+
+  private CompletionStage<String> dispatch(String[] words) {
+    String command = words[0];
+    switch (command) {
+      case "pid-max" -> {
+        expectArgs(words, 1, "pid-max N");
+        if (authority != null) {
+          throw PidspaceException.badRequest("pid-max must come before any other command");
+        }
+        pidMax = layout().checkPidMax(number(words[1]));
+        return CompletableFuture.completedFuture("ok");
+      }
+      case "space-create" -> {
+        if (words.length > 2) {
+          expectArgs(words, 1, "space-create [ID]");
+        }
+        int id = words.length == 2 ? (int) number(words[1]) : -1;
+        return alone(a -> (words.length == 2 ? a.createSpace(id) : a.createSpace())
+            .thenApply(stats -> Integer.toString(stats.space())));
+      }
+      case "space-destroy" -> {
+        expectArgs(words, 1, "space-destroy ID");
+        int id = (int) number(words[1]);
+        return alone(a -> a.destroySpace(id).thenApply(done -> "ok"));
+      }
+      case "alloc" -> {
+        expectArgs(words, 1, "alloc ID");
+        int space = (int) number(words[1]);
+        return pipelined(started().alloc(space).thenApply(String::valueOf).exceptionally(e -> {
+          PidspaceException refusal = unwrap(e);
+          if (refusal != null && refusal.code() == PidspaceException.Code.SPACE_EXHAUSTED) {
+            return "-1";
+          }
+          throw e instanceof CompletionException ce ? ce : new CompletionException(e);
+        }));
+      }
+      case "free" -> {
+        expectArgs(words, 1, "free PID");
+        int pid = layout().checkPid(number(words[1]));
+        return pipelined(started().free(pid).thenApply(done -> "ok"));
+      }
+      default -> throw PidspaceException.badRequest(
+          "unknown command '" + command + "' (pid-max, space-create, space-destroy, alloc, free)");
+    }
+  }
+
+  private PidAuthority started() {
+    if (authority == null) {
+      Config c = pidMax == null ? config : config.withValue("pidspace.pid-max", ConfigValueFactory.fromAnyRef(pidMax));
+      authority = PidAuthority.start(c);
+      windowSize = authority.settings().replayWindow();
+      window = new Semaphore(windowSize);
+    }
+    return authority;
+  }
+
+  private PidLayout layout() {
+    return authority != null
+        ? authority.layout()
+        : new PidLayout(ConfigFactory.load(config).getInt("pidspace.shift"));
+  }
+
+  /** A request that may overlap with its neighbours; at most the window in flight. */
+  private CompletionStage<String> pipelined(CompletionStage<String> request) {
+    window.acquireUninterruptibly();
+    return request.whenComplete((v, e) -> window.release());
+  }
+
+  /** A request that runs with nothing else in flight: earlier ones finish first, later ones wait. */
+  private CompletionStage<String> alone(Function<PidAuthority, CompletionStage<String>> request) {
+    PidAuthority a = started();
+    window.acquireUninterruptibly(windowSize);
+    try {
+      CompletableFuture<String> answer = request.apply(a).toCompletableFuture();
+      answer.handle((v, e) -> v).join(); // waits; cannot throw
+      return answer;
+    } finally {
+      window.release(windowSize);
+    }
+  }
+
+  private static void expectArgs(String[] words, int n, String usage) {
+    if (words.length != n + 1) {
+      throw PidspaceException.badRequest("'" + String.join(" ", words) + "' does not match: " + usage);
+    }
+  }
+
+  /** A whole decimal number; ids and pids are range-checked by whoever takes them. */
+  private static long number(String word) {
+    try {
+      long value = Long.parseLong(word);
+      if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+        throw PidspaceException.outOfRange(word + " is outside the range of a pid");
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw PidspaceException.badRequest("'" + word + "' is not a whole number");
+    }
+  }
+
+  private static PidspaceException unwrap(Throwable e) {
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    return cause instanceof PidspaceException p ? p : null;
+  }
+
+  private static String describe(Throwable e) {
+    PidspaceException refusal = unwrap(e);
+    if (refusal != null) {
+      return "error: " + refusal.code().wire() + ": " + refusal.getMessage();
+    }
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    return "error: " + cause;
+  }
+
+  /** Writes answers in command order; flushes whenever the next answer is not ready yet. */
+  private static void writeAnswers(BlockingQueue<CompletableFuture<String>> answers, Writer out) {
+    try {
+      for (CompletableFuture<String> next = answers.take(); next != END; next = answers.take()) {
+        out.write(next.join());
+        out.write('\n');
+        CompletableFuture<String> following = answers.peek();
+        if (following == null || !following.isDone()) {
+          out.flush();
+        }
+      }
+      out.flush();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,293 @@
+package io.pidspace.core;
+
+import java.util.Arrays;
+import java.util.function.IntConsumer;
+
+/**
+ * The vpid bitmap of one space: the seed's {@code pidmap_array} with its {@code last_pid}.
+ *
+ * <p>The single home of the allocation rule (DESIGN.md §1), next-fit: the lowest free vpid
+ * {@code v} with {@code lastPid < v < pidMax}; else the lowest free {@code v} with {@code
+ * reservedFloor <= v <= lastPid}; else the space is exhausted. Unlike the seed's loop, a space
+ * whose only free vpid is {@code lastPid} itself hands that vpid out.
+ *
+ * <p>Paged like the seed: a page of {@value #BITS_PER_PAGE} bits is created on first use and
+ * keeps its free count, so full pages are skipped without reading them. Not thread-safe: one
+ * owner (an actor) at a time.
+ */
+public final class PidMap {
+
+  public static final int BITS_PER_PAGE = 32_768;
+  public static final int NONE = -1;
+  private static final int PAGE_SHIFT = 15;
+  private static final int PAGE_MASK = BITS_PER_PAGE - 1;
+  private static final int WORDS_PER_PAGE = BITS_PER_PAGE / Long.SIZE;
+
+  private final PidLayout layout;
+  private final int space;
+  private final int pidMax;
+  private final int reservedFloor;
+  private final long[][] pages;
+  private final int[] freeInPage;
+  private int lastPid;
+  private int allocated;
+  private int pagesInUse;
+
+  private PidMap(PidLayout layout, int space, int pidMax, int reservedFloor, int lastPid) {
+    this.layout = layout;
+    this.space = space;
+    this.pidMax = pidMax;
+    this.reservedFloor = reservedFloor;
+    this.lastPid = lastPid;
+    int pageCount = (pidMax + BITS_PER_PAGE - 1) >>> PAGE_SHIFT;
+    this.pages = new long[pageCount][];
+    this.freeInPage = new int[pageCount];
+    Arrays.fill(freeInPage, BITS_PER_PAGE);
+  }
+
+  /**
+   * A fresh space as the seed makes it: space 0 with vpid 0 taken and {@code lastPid = 0};
+   * any other space empty with {@code lastPid = 1}, so its first vpid is 2.
+   */
+  public static PidMap create(PidLayout layout, int space, int pidMax) {
+    layout.checkSpace(space);
+    layout.checkPidMax(pidMax);
+    if (space != PidLayout.DEFAULT_SPACE) {
+      return new PidMap(layout, space, pidMax, PidLayout.RESERVED_PIDS_NON_DFLT, PidLayout.RESERVED_PIDS_NON_DFLT);
+    }
+    PidMap map = new PidMap(layout, space, pidMax, PidLayout.RESERVED_PIDS, 0);
+    map.set(0);
+    map.allocated = 0; // vpid 0 is reserved, not a live process
+    return map;
+  }
+
+  /** Allocates one vpid by the rule; {@link #NONE} when the space is exhausted. */
+  public int alloc() {
+    int v = findFree(lastPid + 1, pidMax);
+    if (v == NONE) {
+      v = findFree(reservedFloor, lastPid + 1);
+      if (v == NONE) {
+        return NONE;
+      }
+    }
+    set(v);
+    lastPid = v;
+    return v;
+  }
+
+  /**
+   * Allocates up to {@code count} vpids into {@code out}, exactly as {@code count} calls of
+   * {@link #alloc()} would, and stops early only when the space is exhausted.
+   *
+   * @return how many were allocated
+   */
+  public int alloc(int count, int[] out) {
+    int n = peek(count, out);
+    markAllocated(out, n);
+    return n;
+  }
+
+  /**
+   * The vpids that {@code count} allocations would hand out now, without changing anything:
+   * every free vpid above {@code lastPid} in order, then every free one from the reserved floor
+   * up to {@code lastPid}. Lets an event-sourced owner decide before it stores the event.
+   *
+   * @return how many were found (fewer than {@code count} only when the space runs out)
+   */
+  public int peek(int count, int[] out) {
+    int n = collect(lastPid + 1, pidMax, count, 0, out);
+    return n < count ? collect(reservedFloor, lastPid + 1, count, n, out) : n;
+  }
+
+  /**
+   * Marks vpids that {@link #peek} chose as allocated; the last one becomes {@code lastPid}.
+   *
+   * @throws IllegalStateException if one is already allocated or out of range: the caller's
+   *     record of this space is corrupt
+   */
+  public void markAllocated(int[] vpids, int n) {
+    for (int i = 0; i < n; i++) {
+      int v = vpids[i];
+      if (v <= 0 || v >= pidMax || isSet(v)) {
+        throw new IllegalStateException(name(v) + " cannot be marked allocated: it is taken or out of range");
+      }
+      set(v);
+    }
+    if (n > 0) {
+      lastPid = vpids[n - 1];
+    }
+  }
+
+  /** Frees one vpid. @throws PidspaceException and changes nothing if it was not allocated */
+  public void free(int vpid) {
+    PidspaceException refusal = checkFree(vpid);
+    if (refusal != null) {
+      throw refusal;
+    }
+    clear(vpid);
+  }
+
+  /** Why {@code vpid} cannot be freed now, or {@code null} if it can. */
+  public PidspaceException checkFree(int vpid) {
+    if (vpid < 0 || vpid >= pidMax) {
+      return PidspaceException.outOfRange(name(vpid) + " is beyond pid_max " + pidMax + " of space " + space);
+    }
+    if (vpid == 0) {
+      return new PidspaceException(PidspaceException.Code.RESERVED_PID, name(vpid) + " is reserved");
+    }
+    if (!isSet(vpid)) {
+      return new PidspaceException(PidspaceException.Code.NOT_ALLOCATED, name(vpid) + " is not allocated");
+    }
+    return null;
+  }
+
+  private String name(int vpid) {
+    return vpid >= 0 && vpid < layout.pidMaxLimit()
+        ? "pid " + layout.encode(space, vpid) + " (space " + space + ", vpid " + vpid + ")"
+        : "vpid " + vpid + " of space " + space;
+  }
+
+  /**
+   * Frees what can be freed of a batch: each vpid that {@link #checkFree} accepts, once.
+   * A vpid named twice is freed once and refused the second time (a double free).
+   *
+   * @param refusals receives the index of each refused vpid with its reason
+   * @return how many were freed
+   */
+  public int freeAll(int[] vpids, Refusals refusals) {
+    int freed = 0;
+    for (int i = 0; i < vpids.length; i++) {
+      PidspaceException refusal = checkFree(vpids[i]);
+      if (refusal == null) {
+        clear(vpids[i]);
+        freed++;
+      } else {
+        refusals.refused(i, refusal);
+      }
+    }
+    return freed;
+  }
+
+  /** Receives the refused entries of {@link #freeAll}. */
+  @FunctionalInterface
+  public interface Refusals {
+    void refused(int index, PidspaceException reason);
+  }
+
+  public boolean isAllocated(int vpid) {
+    return vpid > 0 && vpid < pidMax && isSet(vpid);
+  }
+
+  /** Calls {@code action} with every allocated vpid in ascending order (vpid 0 of space 0 excluded). */
+  public void forEachAllocated(IntConsumer action) {
+    for (int p = 0; p < pages.length; p++) {
+      long[] page = pages[p];
+      if (page == null || freeInPage[p] == BITS_PER_PAGE) {
+        continue;
+      }
+      for (int w = 0; w < WORDS_PER_PAGE; w++) {
+        long word = page[w];
+        while (word != 0) {
+          int v = (p << PAGE_SHIFT) | (w << 6) | Long.numberOfTrailingZeros(word);
+          if (v != 0) {
+            action.accept(v);
+          }
+          word &= word - 1;
+        }
+      }
+    }
+  }
+
+  public int space() {
+    return space;
+  }
+
+  public int pidMax() {
+    return pidMax;
+  }
+
+  public int lastPid() {
+    return lastPid;
+  }
+
+  public int reservedFloor() {
+    return reservedFloor;
+  }
+
+  /** Live vpids (vpid 0 of space 0 is reserved and not counted). O(1). */
+  public int allocated() {
+    return allocated;
+  }
+
+  public int pagesInUse() {
+    return pagesInUse;
+  }
+
+  public SpaceStats stats() {
+    return new SpaceStats(space, pidMax, allocated, lastPid, pagesInUse);
+  }
+
+  private int collect(int from, int to, int count, int n, int[] out) {
+    for (int v = findFree(from, to); v != NONE; v = findFree(v + 1, to)) {
+      out[n++] = v;
+      if (n == count) {
+        break;
+      }
+    }
+    return n;
+  }
+
+  /** Lowest clear bit in {@code [from, to)}, or {@link #NONE}; scans whole words, skips full pages. */
+  private int findFree(int from, int to) {
+    int v = from;
+    while (v < to) {
+      int p = v >>> PAGE_SHIFT;
+      long[] page = pages[p];
+      if (page == null) {
+        return v;
+      }
+      int pageStart = p << PAGE_SHIFT;
+      if (freeInPage[p] != 0) {
+        int w = (v & PAGE_MASK) >>> 6;
+        long free = ~page[w] & (-1L << v);
+        int wordsEnd = Math.min(to - pageStart + 63, BITS_PER_PAGE) >>> 6;
+        while (true) {
+          if (free != 0) {
+            int found = pageStart | (w << 6) | Long.numberOfTrailingZeros(free);
+            return found < to ? found : NONE;
+          }
+          if (++w >= wordsEnd) {
+            break;
+          }
+          free = ~page[w];
+        }
+      }
+      v = pageStart + BITS_PER_PAGE;
+    }
+    return NONE;
+  }
+
+  private boolean isSet(int v) {
+    long[] page = pages[v >>> PAGE_SHIFT];
+    return page != null && (page[(v & PAGE_MASK) >>> 6] & (1L << v)) != 0;
+  }
+
+  private void set(int v) {
+    int p = v >>> PAGE_SHIFT;
+    long[] page = pages[p];
+    if (page == null) {
+      page = pages[p] = new long[WORDS_PER_PAGE];
+      pagesInUse++;
+    }
+    page[(v & PAGE_MASK) >>> 6] |= 1L << v;
+    freeInPage[p]--;
+    allocated++;
+  }
+
+  private void clear(int v) {
+    int p = v >>> PAGE_SHIFT;
+    pages[p][(v & PAGE_MASK) >>> 6] &= ~(1L << v);
+    freeInPage[p]++;
+    allocated--;
+  }
+}

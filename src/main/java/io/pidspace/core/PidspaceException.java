@@ -1,0 +1,83 @@
+package io.pidspace.core;
+
+/**
+ * Every refusal pidspace makes: a stable {@link Code} (the same word the HTTP API and
+ * {@code replay} print) and a message that names the bad value and the range it broke.
+ */
+public final class PidspaceException extends RuntimeException {
+
+  /** Why a request was refused. {@link #wire()} is stable: clients may match on it. */
+  public enum Code {
+    UNKNOWN_SPACE("unknown-space"),
+    SPACE_EXHAUSTED("space-exhausted"),
+    NOT_ALLOCATED("not-allocated"),
+    OUT_OF_RANGE("out-of-range"),
+    RESERVED_PID("reserved-pid"),
+    NO_SPACE_IDS_LEFT("no-space-ids-left"),
+    SPACE_ID_IN_USE("space-id-in-use"),
+    DEFAULT_SPACE("default-space"),
+    BAD_REQUEST("bad-request"),
+    UNAVAILABLE("unavailable");
+
+    private final String wire;
+
+    Code(String wire) {
+      this.wire = wire;
+    }
+
+    public String wire() {
+      return wire;
+    }
+
+    static Code fromWire(String wire) {
+      for (Code c : values()) {
+        if (c.wire.equals(wire)) {
+          return c;
+        }
+      }
+      return null;
+    }
+  }
+
+  private final Code code;
+
+  public PidspaceException(Code code, String message) {
+    super(message);
+    this.code = code;
+  }
+
+  public Code code() {
+    return code;
+  }
+
+  /** {@code "code: message"}: how a refusal travels in a reply between actors and nodes. */
+  public String toWire() {
+    return code.wire + ": " + getMessage();
+  }
+
+  /** The inverse of {@link #toWire()}; text without a known code becomes {@link Code#UNAVAILABLE}. */
+  public static PidspaceException fromWire(String text) {
+    int colon = text.indexOf(": ");
+    Code code = colon > 0 ? Code.fromWire(text.substring(0, colon)) : null;
+    return code == null
+        ? new PidspaceException(Code.UNAVAILABLE, text)
+        : new PidspaceException(code, text.substring(colon + 2));
+  }
+
+  public static PidspaceException unknownSpace(int space) {
+    return new PidspaceException(Code.UNKNOWN_SPACE, "space " + space + " does not exist");
+  }
+
+  public static PidspaceException exhausted(int space, int pidMax) {
+    return new PidspaceException(
+        Code.SPACE_EXHAUSTED, "space " + space + " has no free pid below pid_max " + pidMax);
+  }
+
+  public static PidspaceException badRequest(String message) {
+    return new PidspaceException(Code.BAD_REQUEST, message);
+  }
+
+  public static PidspaceException outOfRange(String message) {
+    return new PidspaceException(Code.OUT_OF_RANGE, message);
+  }
+}
