@@ -22,6 +22,7 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
+import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidspaceSettings;
 import io.pidspace.space.SpaceRefs;
 import io.pidspace.space.SpaceRegistry;
@@ -43,6 +44,10 @@ import java.util.function.Function;
  * cluster). With {@code akka.actor.provider = cluster} spaces are Cluster Sharding entities and
  * the registry a Cluster Singleton; with a local provider they are plain actors of that system.
  * {@link #start(Config)} runs a system of its own: a single-node cluster on 127.0.0.1.
+ *
+ * <p>With {@code pidspace.persistence = jdbc} the first {@link #get} creates the journal tables
+ * if they are missing and throws if the journal cannot be opened: call it at start, not from
+ * inside an actor.
  */
 public final class PidAuthority implements Extension, AutoCloseable {
 
@@ -76,15 +81,23 @@ public final class PidAuthority implements Extension, AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
     Cluster cluster = Cluster.get(system);
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
-    PidAuthority authority = get(system);
-    authority.ownsSystem = true;
-    return authority;
+    try {
+      PidAuthority authority = get(system);
+      authority.ownsSystem = true;
+      return authority;
+    } catch (RuntimeException e) {
+      system.terminate();
+      throw e;
+    }
   }
 
   private PidAuthority(ActorSystem<?> system) {
     this.system = system;
     this.settings = PidspaceSettings.from(system.settings().config());
     this.timeout = settings.askTimeout();
+    if (settings.durable() && system.settings().config().getBoolean("pidspace.jdbc.create-schema")) {
+      JournalSchema.ensure(system.settings().config());
+    }
     String provider = system.settings().config().getString("akka.actor.provider");
     boolean clustered = provider.equals("cluster") || provider.equals("akka.cluster.ClusterActorRefProvider");
     if (clustered) {

@@ -10,6 +10,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,9 +36,20 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--shift", description = "Bits of vpid in a global pid (default: ${DEFAULT-VALUE}).", defaultValue = "22")
   int shift;
 
+  @Option(names = "--persistence", description = "none (memory only) or jdbc (a journal; see --data-dir). Default: ${DEFAULT-VALUE}.",
+      defaultValue = "none")
+  String persistence;
+
+  @Option(names = "--data-dir", description = "Directory of the H2 journal with --persistence jdbc. Default: ${DEFAULT-VALUE}.",
+      defaultValue = "./data")
+  Path dataDir;
+
   @Override
   public Integer call() throws Exception {
-    Config config = ConfigFactory.parseMap(Map.of("pidspace.shift", shift));
+    Config config = ConfigFactory.parseMap(Map.of(
+        "pidspace.shift", shift,
+        "pidspace.persistence", persistence,
+        "pidspace.data-dir", dataDir.toAbsolutePath().toString()));
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
     Writer out = new BufferedWriter(
         new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);

@@ -1,6 +1,8 @@
 package io.pidspace.core;
 
 import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.function.IntConsumer;
 
 /**
@@ -58,6 +60,21 @@ public final class PidMap {
     PidMap map = new PidMap(layout, space, pidMax, PidLayout.RESERVED_PIDS, 0);
     map.set(0);
     map.allocated = 0; // vpid 0 is reserved, not a live process
+    return map;
+  }
+
+  /**
+   * A space as a snapshot recorded it: its bound, its cursor and its allocated vpids.
+   *
+   * @throws IllegalStateException if the record cannot describe a space of this layout
+   */
+  public static PidMap restore(PidLayout layout, int space, int pidMax, int lastPid, int[] allocated) {
+    PidMap map = create(layout, space, pidMax);
+    if (lastPid < 0 || lastPid >= pidMax) {
+      throw new IllegalStateException("last_pid " + lastPid + " of space " + space + " is beyond pid_max " + pidMax);
+    }
+    map.markAllocated(allocated, allocated.length);
+    map.lastPid = lastPid;
     return map;
   }
 
@@ -148,24 +165,55 @@ public final class PidMap {
   }
 
   /**
-   * Frees what can be freed of a batch: each vpid that {@link #checkFree} accepts, once.
-   * A vpid named twice is freed once and refused the second time (a double free).
+   * Which vpids of a batch {@link #freeAll} would free, without freeing them: each one that
+   * {@link #checkFree} accepts, once. A vpid named twice is accepted once and refused the second
+   * time (a double free).
    *
+   * @param accepted receives the accepted vpids, in batch order
    * @param refusals receives the index of each refused vpid with its reason
-   * @return how many were freed
+   * @return how many were accepted
    */
-  public int freeAll(int[] vpids, Refusals refusals) {
-    int freed = 0;
+  public int acceptFrees(int[] vpids, int[] accepted, Refusals refusals) {
+    int n = 0;
+    Set<Integer> seen = new HashSet<>();
     for (int i = 0; i < vpids.length; i++) {
       PidspaceException refusal = checkFree(vpids[i]);
+      if (refusal == null && !seen.add(vpids[i])) {
+        refusal = new PidspaceException(PidspaceException.Code.NOT_ALLOCATED, name(vpids[i]) + " is freed twice in one batch");
+      }
       if (refusal == null) {
-        clear(vpids[i]);
-        freed++;
+        accepted[n++] = vpids[i];
       } else {
         refusals.refused(i, refusal);
       }
     }
-    return freed;
+    return n;
+  }
+
+  /**
+   * Frees what can be freed of a batch, as {@link #acceptFrees} decides.
+   *
+   * @return how many were freed
+   */
+  public int freeAll(int[] vpids, Refusals refusals) {
+    int[] accepted = new int[vpids.length];
+    int n = acceptFrees(vpids, accepted, refusals);
+    markFreed(accepted, n);
+    return n;
+  }
+
+  /**
+   * Clears vpids that {@link #acceptFrees} accepted.
+   *
+   * @throws IllegalStateException if one is not allocated: the caller's record is corrupt
+   */
+  public void markFreed(int[] vpids, int n) {
+    for (int i = 0; i < n; i++) {
+      if (!isAllocated(vpids[i])) {
+        throw new IllegalStateException(name(vpids[i]) + " cannot be marked free: it is not allocated");
+      }
+      clear(vpids[i]);
+    }
   }
 
   /** Receives the refused entries of {@link #freeAll}. */

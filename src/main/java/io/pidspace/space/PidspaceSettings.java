@@ -5,22 +5,64 @@ import io.pidspace.core.PidLayout;
 import java.time.Duration;
 
 /** The {@code pidspace { … }} block of the config, read once. */
-public record PidspaceSettings(PidLayout layout, int pidMax, Duration askTimeout, int maxBatch, int replayWindow) {
+public record PidspaceSettings(
+    PidLayout layout,
+    int pidMax,
+    Duration askTimeout,
+    int maxBatch,
+    int replayWindow,
+    Persistence persistence,
+    String journalPluginId,
+    String snapshotPluginId,
+    int snapshotEvery,
+    Duration passivateAfter,
+    Duration restartBackoffMin,
+    Duration restartBackoffMax) {
+
+  /** {@code pidspace.persistence}: where spaces and the registry keep their events. */
+  public enum Persistence {
+    /** A journal through akka-persistence-jdbc: H2 or PostgreSQL. Survives crashes. */
+    JDBC,
+    /** No journal: state lives in memory only, for simulation and single-node embedding. */
+    NONE
+  }
 
   public PidspaceSettings {
     layout.checkPidMax(pidMax);
-    if (maxBatch < 1 || replayWindow < 1) {
-      throw new IllegalArgumentException("pidspace.max-batch and pidspace.replay.window must be positive");
+    if (maxBatch < 1 || replayWindow < 1 || snapshotEvery < 1) {
+      throw new IllegalArgumentException(
+          "pidspace.max-batch, pidspace.replay.window and pidspace.snapshot-every must be positive");
     }
   }
 
   public static PidspaceSettings from(Config config) {
     Config c = config.getConfig("pidspace");
+    Persistence persistence = persistence(c.getString("persistence"));
+    boolean durable = persistence == Persistence.JDBC;
     return new PidspaceSettings(
         new PidLayout(c.getInt("shift")),
         c.getInt("pid-max"),
         c.getDuration("ask-timeout"),
         c.getInt("max-batch"),
-        c.getInt("replay.window"));
+        c.getInt("replay.window"),
+        persistence,
+        durable ? c.getString("journal-plugin") : "pidspace.volatile.journal",
+        durable ? c.getString("snapshot-plugin") : "pidspace.volatile.snapshot-store",
+        c.getInt("snapshot-every"),
+        c.getDuration("passivate-after"),
+        c.getDuration("restart-backoff.min"),
+        c.getDuration("restart-backoff.max"));
+  }
+
+  public boolean durable() {
+    return persistence == Persistence.JDBC;
+  }
+
+  private static Persistence persistence(String word) {
+    return switch (word) {
+      case "jdbc" -> Persistence.JDBC;
+      case "none" -> Persistence.NONE;
+      default -> throw new IllegalArgumentException("pidspace.persistence is '" + word + "'; it must be jdbc or none");
+    };
   }
 }

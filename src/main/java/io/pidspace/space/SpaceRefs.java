@@ -17,14 +17,18 @@ public interface SpaceRefs {
   RecipientRef<PidSpace.Command> space(int id);
 
   /**
-   * Starts sharding of {@link PidSpace} on this node (call it on every node). Spaces hold their
-   * state in memory, so they are never passivated.
+   * Starts sharding of {@link PidSpace} on this node (call it on every node). Durable spaces
+   * leave memory when idle; volatile ones never do, since their state lives only there.
    */
   static SpaceRefs sharded(ActorSystem<?> system, PidspaceSettings settings) {
     ClusterSharding sharding = ClusterSharding.get(system);
+    ClusterShardingSettings shardingSettings = ClusterShardingSettings.create(system);
     sharding.init(
         Entity.of(PidSpace.TYPE_KEY, ctx -> PidSpace.create(settings, Integer.parseInt(ctx.getEntityId())))
-            .withSettings(ClusterShardingSettings.create(system).withNoPassivationStrategy()));
+            .withSettings(settings.durable()
+                ? shardingSettings.withPassivationStrategy(
+                    shardingSettings.passivationStrategySettings().withIdleEntityPassivation(settings.passivateAfter()))
+                : shardingSettings.withNoPassivationStrategy()));
     AtomicReferenceArray<RecipientRef<PidSpace.Command>> refs =
         new AtomicReferenceArray<>(settings.layout().maxSpaces());
     return id -> {

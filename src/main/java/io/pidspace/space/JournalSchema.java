@@ -1,0 +1,59 @@
+package io.pidspace.space;
+
+import com.typesafe.config.Config;
+import io.pidspace.core.PidspaceException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Creates the journal tables when they are missing, with plain JDBC before any actor needs them,
+ * and fails fast with a message that names the database when it cannot: a locked H2 file, a
+ * PostgreSQL server that is down, a wrong password.
+ */
+public final class JournalSchema {
+
+  private JournalSchema() {}
+
+  /** Runs the idempotent DDL for {@code pidspace.jdbc.url}. Blocks: call it at start, outside actors. */
+  public static void ensure(Config config) {
+    Config jdbc = config.getConfig("pidspace.jdbc");
+    String url = jdbc.getString("url");
+    String ddl = ddlFor(url);
+    DriverManager.setLoginTimeout(10);
+    try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));
+        Statement statement = connection.createStatement()) {
+      for (String sql : ddl.split(";")) {
+        String text = sql.lines().filter(line -> !line.strip().startsWith("--")).reduce("", (a, b) -> a + "\n" + b).strip();
+        if (!text.isEmpty()) {
+          statement.execute(text);
+        }
+      }
+    } catch (SQLException e) {
+      throw new PidspaceException(
+          PidspaceException.Code.UNAVAILABLE, "cannot open the journal at " + url + ": " + e.getMessage());
+    }
+  }
+
+  private static String ddlFor(String url) {
+    String dialect;
+    if (url.startsWith("jdbc:h2:")) {
+      dialect = "h2";
+    } else if (url.startsWith("jdbc:postgresql:")) {
+      dialect = "postgres";
+    } else {
+      throw new PidspaceException(PidspaceException.Code.BAD_REQUEST,
+          "pidspace.jdbc.url " + url + " is neither H2 (jdbc:h2:) nor PostgreSQL (jdbc:postgresql:)");
+    }
+    try (InputStream in = JournalSchema.class.getResourceAsStream("/pidspace/schema/" + dialect + ".sql")) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
