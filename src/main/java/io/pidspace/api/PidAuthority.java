@@ -22,6 +22,7 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
+import io.pidspace.space.GroupCommit;
 import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidspaceSettings;
 import io.pidspace.space.SpaceRefs;
@@ -32,6 +33,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
@@ -63,6 +65,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private final ActorRef<SpaceRegistry.Command> registry;
   private final ActorRef<PidRouter.Command> router;
   private final Duration timeout;
+  private final ConcurrentHashMap<Integer, ActorRef<GroupCommit.Command>> groupCommits = new ConcurrentHashMap<>();
   private volatile boolean ownsSystem;
 
   /** The authority of {@code system}, started on first use. */
@@ -146,8 +149,14 @@ public final class PidAuthority implements Extension, AutoCloseable {
     return ask(registry, replyTo -> new SpaceRegistry.Destroy(id, replyTo));
   }
 
-  /** One global pid from {@code space}, or {@code space-exhausted}. */
+  /**
+   * One global pid from {@code space}, or {@code space-exhausted}. With a journal, single allocs
+   * that arrive together share one write (group commit).
+   */
   public CompletionStage<Integer> alloc(int space) {
+    if (settings.groupCommit() && layout().isValidSpace(space)) {
+      return ask(groupCommit(space), GroupCommit.Alloc::new);
+    }
     return alloc(space, 1).thenApply(pids -> pids[0]);
   }
 
@@ -157,7 +166,11 @@ public final class PidAuthority implements Extension, AutoCloseable {
         .thenApply(PidSpace.Allocated::pids);
   }
 
+  /** Frees one global pid. With a journal, single frees that arrive together share one write. */
   public CompletionStage<Done> free(int pid) {
+    if (settings.groupCommit() && pid >= 0 && layout().isValidSpace(layout().spaceOf(pid))) {
+      return ask(groupCommit(layout().spaceOf(pid)), replyTo -> new GroupCommit.Free(pid, replyTo));
+    }
     return ask(router, replyTo -> new PidRouter.Free(pid, replyTo));
   }
 
@@ -197,6 +210,12 @@ public final class PidAuthority implements Extension, AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
     }
+  }
+
+  /** This node's group commit of one space, started on first use. */
+  private ActorRef<GroupCommit.Command> groupCommit(int space) {
+    return groupCommits.computeIfAbsent(space, id -> system.systemActorOf(
+        GroupCommit.create(settings, id, router), "pidspace-group-commit-" + id, Props.empty()));
   }
 
   private <T, C> CompletionStage<T> ask(

@@ -17,7 +17,8 @@ public record PidspaceSettings(
     int snapshotEvery,
     Duration passivateAfter,
     Duration restartBackoffMin,
-    Duration restartBackoffMax) {
+    Duration restartBackoffMax,
+    boolean groupCommit) {
 
   /** {@code pidspace.persistence}: where spaces and the registry keep their events. */
   public enum Persistence {
@@ -51,7 +52,8 @@ public record PidspaceSettings(
         c.getInt("snapshot-every"),
         c.getDuration("passivate-after"),
         c.getDuration("restart-backoff.min"),
-        c.getDuration("restart-backoff.max"));
+        c.getDuration("restart-backoff.max"),
+        durable && c.getBoolean("group-commit"));
   }
 
   public boolean durable() {

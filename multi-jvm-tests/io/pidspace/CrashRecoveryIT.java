@@ -1,0 +1,237 @@
+package io.pidspace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
+import io.pidspace.core.SpaceStats;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Durability against {@code kill -9}: the built jar runs {@code replay --persistence jdbc} on an
+ * H2 file journal and answers one command at a time; it is killed at a random moment, sometimes
+ * with a command sent and not yet answered. The test then opens the same journal in-process and
+ * checks it against a model that holds exactly what was acknowledged: every acknowledged pid is
+ * still allocated, every acknowledged free stays freed, acknowledged creates and destroys stand,
+ * and the next-fit cursor continues where it was (the next cycle's answers must equal the
+ * model's, pid for pid).
+ */
+class CrashRecoveryIT {
+
+  private static final int CYCLES = 20;
+  private static final PidLayout LAYOUT = PidLayout.DEFAULT;
+  private static final int PID_MAX = 2_000; // small spaces: wrap-around and exhaustion happen too
+
+  /** What was acknowledged: the spaces and their maps, as the core computes them. */
+  private final TreeMap<Integer, PidMap> model = new TreeMap<>();
+
+  private final long seed = Long.getLong("pidspace.crash.seed", System.nanoTime());
+  private final Random random = new Random(seed);
+  private int acknowledged;
+
+  @Test
+  void killedReplay_keepsEveryAcknowledgedAllocFreeCreateAndDestroy(@TempDir Path dataDir) throws Exception {
+    model.put(0, PidMap.create(LAYOUT, 0, PID_MAX));
+    Path logs = Files.createDirectories(Path.of("target", "crash-logs"));
+    for (int cycle = 0; cycle < CYCLES; cycle++) {
+      int before = acknowledged;
+      String pending = runUntilKilled(dataDir, logs.resolve("cycle-" + cycle + ".log"));
+      verify(dataDir, pending, cycle);
+      System.out.printf("crash cycle %d/%d: %d commands acknowledged, killed %s, journal verified [seed %d]%n",
+          cycle + 1, CYCLES, acknowledged - before, pending == null ? "between commands" : "during '" + pending + "'", seed);
+    }
+  }
+
+  /** Drives one process until it is killed; returns the command it was killed with unanswered, or null. */
+  private String runUntilKilled(Path dataDir, Path log) throws Exception {
+    Process process = new ProcessBuilder(
+            "java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dpidspace.pid-max=" + PID_MAX,
+            "-jar", System.getProperty("pidspace.jar", "target/pidspace.jar"),
+            "replay", "--persistence", "jdbc", "--data-dir", dataDir.toString())
+        .redirectError(log.toFile())
+        .start();
+    Writer in = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+    long killAt = Long.MAX_VALUE;
+    boolean killWithPending = random.nextBoolean();
+    try {
+      while (true) {
+        String command = nextCommand();
+        in.write(command + "\n");
+        in.flush();
+        if (System.nanoTime() >= killAt && killWithPending) {
+          Thread.sleep(random.nextInt(3)); // the write may or may not reach the journal
+          return kill(process, command);
+        }
+        String answer = out.readLine();
+        if (answer == null) {
+          fail("replay ended before it was killed; see " + log);
+        }
+        apply(command, answer);
+        acknowledged++;
+        if (killAt == Long.MAX_VALUE) {
+          killAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(100 + random.nextInt(600));
+        } else if (System.nanoTime() >= killAt) {
+          return kill(process, null);
+        }
+      }
+    } catch (IOException e) {
+      fail("replay died on its own: " + e + "; see " + log);
+      return null;
+    }
+  }
+
+  private static String kill(Process process, String pending) throws InterruptedException {
+    process.destroyForcibly(); // SIGKILL: no shutdown hook, no flush
+    process.waitFor();
+    return pending;
+  }
+
+  private String nextCommand() {
+    int roll = random.nextInt(100);
+    List<Integer> ids = new ArrayList<>(model.keySet());
+    if (roll < 3 && model.size() < 6) {
+      return "space-create";
+    }
+    if (roll < 5 && model.size() > 1) {
+      return "space-destroy " + ids.get(1 + random.nextInt(ids.size() - 1));
+    }
+    int space = ids.get(random.nextInt(ids.size()));
+    List<Integer> live = livePids(space);
+    if (roll < 45 && !live.isEmpty()) {
+      return "free " + live.get(random.nextInt(live.size()));
+    }
+    return "alloc " + space;
+  }
+
+  /** Applies an acknowledged command to the model; the answer must be what the model says. */
+  private void apply(String command, String answer) {
+    String[] words = command.split(" ");
+    switch (words[0]) {
+      case "alloc" -> {
+        int space = Integer.parseInt(words[1]);
+        int vpid = model.get(space).alloc();
+        assertEquals(vpid < 0 ? "-1" : Integer.toString(LAYOUT.encode(space, vpid)), answer, command + " [seed " + seed + "]");
+      }
+      case "free" -> {
+        assertEquals("ok", answer, command + " [seed " + seed + "]");
+        int pid = Integer.parseInt(words[1]);
+        model.get(LAYOUT.spaceOf(pid)).free(LAYOUT.vpidOf(pid));
+      }
+      case "space-create" -> {
+        int id = lowestFreeId();
+        assertEquals(Integer.toString(id), answer, command + " [seed " + seed + "]");
+        model.put(id, PidMap.create(LAYOUT, id, PID_MAX));
+      }
+      case "space-destroy" -> {
+        assertEquals("ok", answer, command + " [seed " + seed + "]");
+        model.remove(Integer.parseInt(words[1]));
+      }
+      default -> throw new IllegalStateException(command);
+    }
+  }
+
+  /** Opens the journal in-process, settles the unanswered command, and compares with the model. */
+  private void verify(Path dataDir, String pending, int cycle) throws Exception {
+    String where = "cycle " + cycle + " [seed " + seed + "]";
+    // A plain local actor system recovers the same journal faster than a cluster would form.
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "verify", ConfigFactory.load(ConfigFactory.parseMap(Map.of(
+        "akka.actor.provider", "local",
+        "akka.loglevel", "WARNING",
+        "pidspace.persistence", "jdbc",
+        "pidspace.data-dir", dataDir.toString(),
+        "pidspace.pid-max", PID_MAX))));
+    try {
+      PidAuthority authority = PidAuthority.get(system);
+      if (pending != null && pendingWasStored(authority, pending)) {
+        apply(pending, expectedAnswer(pending));
+      }
+      List<Integer> ids = authority.spaces().toCompletableFuture().get(30, TimeUnit.SECONDS)
+          .stream().map(SpaceStats::space).toList();
+      assertEquals(new ArrayList<>(model.keySet()), ids, "spaces after the kill, " + where);
+      for (Map.Entry<Integer, PidMap> e : model.entrySet()) {
+        SpaceStats stats = await(authority.stats(e.getKey()));
+        assertEquals(e.getValue().stats(), stats, "space " + e.getKey() + " after the kill, " + where);
+        for (int pid : livePids(e.getKey())) {
+          assertTrue(await(authority.lookup(pid)).allocated(), "acknowledged pid " + pid + " lost, " + where);
+        }
+      }
+    } finally {
+      system.terminate();
+      system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Whether the journal holds the effect of the command that was sent but never answered. */
+  private boolean pendingWasStored(PidAuthority authority, String command) throws Exception {
+    String[] words = command.split(" ");
+    List<Integer> ids = authority.spaces().toCompletableFuture().get(30, TimeUnit.SECONDS)
+        .stream().map(SpaceStats::space).toList();
+    return switch (words[0]) {
+      case "alloc" -> {
+        int space = Integer.parseInt(words[1]);
+        int[] next = new int[1];
+        yield model.get(space).peek(1, next) == 1
+            && await(authority.lookup(LAYOUT.encode(space, next[0]))).allocated();
+      }
+      case "free" -> !await(authority.lookup(Integer.parseInt(words[1]))).allocated();
+      case "space-create" -> ids.contains(lowestFreeId());
+      case "space-destroy" -> !ids.contains(Integer.parseInt(words[1]));
+      default -> throw new IllegalStateException(command);
+    };
+  }
+
+  private String expectedAnswer(String command) {
+    String[] words = command.split(" ");
+    return switch (words[0]) {
+      case "alloc" -> {
+        int space = Integer.parseInt(words[1]);
+        int[] next = new int[1];
+        yield model.get(space).peek(1, next) == 1 ? Integer.toString(LAYOUT.encode(space, next[0])) : "-1";
+      }
+      case "space-create" -> Integer.toString(lowestFreeId());
+      default -> "ok";
+    };
+  }
+
+  private int lowestFreeId() {
+    int id = 1;
+    while (model.containsKey(id)) {
+      id++;
+    }
+    return id;
+  }
+
+  private List<Integer> livePids(int space) {
+    List<Integer> pids = new ArrayList<>();
+    model.get(space).forEachAllocated(v -> pids.add(LAYOUT.encode(space, v)));
+    return pids;
+  }
+
+  private static <T> T await(CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+
+}
