@@ -53,6 +53,9 @@ import java.util.function.Function;
  */
 public final class PidAuthority implements Extension, AutoCloseable {
 
+  /** For {@link #createSpace(int, int)}: the lowest free space id. */
+  public static final int ANY_ID = SpaceRegistry.ANY_ID;
+
   private static final ExtensionId<PidAuthority> ID = new ExtensionId<>() {
     @Override
     public PidAuthority createExtension(ActorSystem<?> system) {
@@ -129,7 +132,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** Creates a space with the lowest free id and the default pid_max. */
   public CompletionStage<SpaceStats> createSpace() {
-    return createSpace(SpaceRegistry.ANY_ID, 0);
+    return createSpace(ANY_ID, 0);
   }
 
   public CompletionStage<SpaceStats> createSpace(int id) {
@@ -137,7 +140,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   }
 
   /**
-   * @param id the space id, or {@link SpaceRegistry#ANY_ID} for the lowest free one
+   * @param id the space id, or {@link #ANY_ID} for the lowest free one
    * @param pidMax the space's pid_max, or 0 for {@code pidspace.pid-max}
    */
   public CompletionStage<SpaceStats> createSpace(int id, int pidMax) {
