@@ -80,10 +80,13 @@ public final class PidAuthority implements Extension, AutoCloseable {
    * Starts an actor system of its own that forms a one-node cluster on 127.0.0.1 (a free port
    * unless {@code akka.remote.artery.canonical.port} says otherwise). {@link #close()} stops it.
    *
-   * @param config overrides, e.g. {@code pidspace.pid-max}; the rest comes from the defaults
+   * @param config overrides, e.g. {@code pidspace.pid-max}; then come system properties,
+   *     {@code application.conf} (or {@code -Dconfig.file}) and the library defaults
    */
   public static PidAuthority start(Config config) {
-    Config full = ConfigFactory.load(config.withFallback(ConfigFactory.parseResources("pidspace-standalone.conf")));
+    Config full = ConfigFactory.load(config
+        .withFallback(ConfigFactory.defaultApplication()) // application.conf, or -Dconfig.file
+        .withFallback(ConfigFactory.parseResources("pidspace-standalone.conf")));
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
     Cluster cluster = Cluster.get(system);
     cluster.manager().tell(Join.create(cluster.selfMember().address()));

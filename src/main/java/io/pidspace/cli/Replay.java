@@ -118,10 +118,21 @@ final class Replay {
     }
   }
 
+  /** The authority cannot start (e.g. its journal cannot be opened): replay stops with this message. */
+  static final class CannotStart extends RuntimeException {
+    CannotStart(RuntimeException cause) {
+      super(cause.getMessage(), cause);
+    }
+  }
+
   private PidAuthority started() {
     if (authority == null) {
       Config c = pidMax == null ? config : config.withValue("pidspace.pid-max", ConfigValueFactory.fromAnyRef(pidMax));
-      authority = PidAuthority.start(c);
+      try {
+        authority = PidAuthority.start(c);
+      } catch (RuntimeException e) {
+        throw new CannotStart(e);
+      }
       windowSize = authority.settings().replayWindow();
       window = new Semaphore(windowSize);
     }

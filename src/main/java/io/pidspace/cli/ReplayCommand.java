@@ -53,7 +53,12 @@ final class ReplayCommand implements Callable<Integer> {
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
     Writer out = new BufferedWriter(
         new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
-    new Replay(config).run(in, out);
-    return 0;
+    try {
+      new Replay(config).run(in, out);
+      return 0;
+    } catch (Replay.CannotStart e) {
+      System.err.println("pidspace replay: " + e.getMessage());
+      return 1;
+    }
   }
 }
