@@ -11,6 +11,7 @@ import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -36,20 +37,23 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--shift", description = "Bits of vpid in a global pid (default: ${DEFAULT-VALUE}).", defaultValue = "22")
   int shift;
 
-  @Option(names = "--persistence", description = "none (memory only) or jdbc (a journal; see --data-dir). Default: ${DEFAULT-VALUE}.",
-      defaultValue = "none")
+  @Option(names = "--persistence", description = "none (memory only) or jdbc (a journal; see --data-dir). "
+      + "Default: pidspace.persistence of the config, none unless -Dconfig.file says otherwise.")
   String persistence;
 
-  @Option(names = "--data-dir", description = "Directory of the H2 journal with --persistence jdbc. Default: ${DEFAULT-VALUE}.",
-      defaultValue = "./data")
+  @Option(names = "--data-dir", description = "Directory of the H2 journal with --persistence jdbc. Default: ./data.")
   Path dataDir;
 
   @Override
   public Integer call() throws Exception {
-    Config config = ConfigFactory.parseMap(Map.of(
-        "pidspace.shift", shift,
-        "pidspace.persistence", persistence,
-        "pidspace.data-dir", dataDir.toAbsolutePath().toString()));
+    Map<String, Object> options = new HashMap<>(Map.of("pidspace.shift", shift));
+    if (persistence != null) {
+      options.put("pidspace.persistence", persistence);
+    }
+    if (dataDir != null) {
+      options.put("pidspace.data-dir", dataDir.toAbsolutePath().toString());
+    }
+    Config config = ConfigFactory.parseMap(options);
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
     Writer out = new BufferedWriter(
         new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8), 1 << 16);
