@@ -32,6 +32,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The durable mode on a real journal (H2 in memory, or over TCP for the outage): state survives
@@ -56,6 +59,26 @@ class DurableSpaceTest {
     return ActorSystem.create(Behaviors.empty(), "durable", config);
   }
 
+  /** The journals the restart test runs on: H2 always, PostgreSQL when CI provides one. */
+  static List<Arguments> journals() throws Exception {
+    List<Arguments> journals = new ArrayList<>(List.of(Arguments.of("h2", memoryDb(), Map.of())));
+    String pg = System.getenv("PIDSPACE_TEST_PG_URL");
+    if (pg != null && !pg.isBlank()) {
+      String user = System.getenv().getOrDefault("PIDSPACE_TEST_PG_USER", "pidspace");
+      String password = System.getenv().getOrDefault("PIDSPACE_TEST_PG_PASSWORD", "pidspace");
+      String schema = "durable_" + System.currentTimeMillis();
+      try (Connection c = DriverManager.getConnection(pg, user, password); Statement s = c.createStatement()) {
+        s.execute("CREATE SCHEMA " + schema);
+      }
+      journals.add(Arguments.of("postgres", pg + (pg.contains("?") ? "&" : "?") + "currentSchema=" + schema, Map.of(
+          "pidspace.jdbc.user", user,
+          "pidspace.jdbc.password", password,
+          "pidspace.jdbc.driver", "org.postgresql.Driver",
+          "pidspace.jdbc.profile", "slick.jdbc.PostgresProfile$")));
+    }
+    return journals;
+  }
+
   private static void stop(ActorSystem<?> system) throws Exception {
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -70,12 +93,13 @@ class DurableSpaceTest {
     return assertInstanceOf(PidspaceException.class, e.getCause());
   }
 
-  @Test
-  void restart_keepsSpacesPidsAndTheNextFitCursor() throws Exception {
-    String url = memoryDb();
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("journals")
+  void restart_keepsSpacesPidsAndTheNextFitCursor(String journal, String url, Map<String, Object> settings)
+      throws Exception {
     PidLayout layout = PidLayout.DEFAULT;
     PidMap model = PidMap.create(layout, 1, 1_000);
-    ActorSystem<Void> first = start(url, Map.of());
+    ActorSystem<Void> first = start(url, settings);
     PidAuthority authority = PidAuthority.get(first);
     assertEquals(1, await(authority.createSpace(PidAuthority.ANY_ID, 1_000)).space());
     assertEquals(2, await(authority.createSpace()).space());
@@ -91,7 +115,7 @@ class DurableSpaceTest {
     await(authority.destroySpace(2));
     stop(first);
 
-    ActorSystem<Void> second = start(url, Map.of());
+    ActorSystem<Void> second = start(url, settings);
     try {
       PidAuthority recovered = PidAuthority.get(second);
       assertEquals(List.of(0, 1), await(recovered.spaces()).stream().map(SpaceStats::space).toList());
