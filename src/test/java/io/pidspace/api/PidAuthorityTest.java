@@ -47,8 +47,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The facade attached with {@link PidAuthority#get} to a caller's own one-node cluster: spaces
- * are sharded entities, the registry a singleton. Tests create spaces with ids of their own
- * ({@link #nextId}); a test that takes the lowest free id gives it back.
+ * are sharded entities, the registry a singleton. Shift 24 leaves 128 space ids, so running out
+ * of them is cheap. Tests create spaces with ids of their own ({@link #nextId}); a test that
+ * takes the lowest free id gives it back.
  */
 class PidAuthorityTest {
 
@@ -57,11 +58,12 @@ class PidAuthorityTest {
           akka.remote.artery.canonical.hostname = 127.0.0.1
           akka.remote.artery.canonical.port = 0
           akka.cluster.jmx.multi-mbeans-in-same-jvm = on
+          pidspace.shift = 24
           """)
       .withFallback(ConfigFactory.load("application-test")));
   private static final PidAuthority authority = joinAndAttach(testKit.system());
   private static final PidLayout layout = authority.layout();
-  private static final AtomicInteger nextId = new AtomicInteger(200);
+  private static final AtomicInteger nextId = new AtomicInteger(20);
 
   private static PidAuthority joinAndAttach(ActorSystem<?> system) {
     Cluster cluster = Cluster.get(system);
@@ -86,7 +88,7 @@ class PidAuthorityTest {
   void get_sameSystem_answersSameAuthority() {
     assertSame(authority, PidAuthority.get(testKit.system()));
     assertSame(testKit.system(), authority.system());
-    assertEquals(PidLayout.DEFAULT, layout);
+    assertEquals(new PidLayout(24), layout);
     assertEquals(PidLayout.PID_MAX_DEFAULT, authority.settings().pidMax());
   }
 
