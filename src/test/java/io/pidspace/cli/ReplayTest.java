@@ -17,6 +17,7 @@ import java.io.StringWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -38,6 +39,8 @@ class ReplayTest {
   private static final int SHIFT = 22;
   /** Far above any answer time; only a hang reaches it. */
   private static final long TIMEOUT_SECONDS = 60;
+  /** An expected answer that matches any refusal. */
+  private static final String ERROR = "error";
 
   @Test
   void run_everyCommand_answersOneLineEachInOrder() throws Exception {
@@ -77,8 +80,12 @@ class ReplayTest {
     assertEquals(13, answers.size());
   }
 
+  /**
+   * The first line's pid_max bounds space 0 and every created space; a later pid-max is refused.
+   * A full space answers -1 until a pid at or above its reserved floor is freed.
+   */
   @Test
-  void run_fullSpace_answersMinusOneUntilAPidIsFreed() throws Exception {
+  void run_pidMaxOnFirstLine_boundsEverySpaceAndFullSpaceAnswersMinusOne() throws Exception {
     StringBuilder trace = new StringBuilder("pid-max 301\n");
     List<String> expected = new ArrayList<>(List.of("ok"));
     for (int vpid = 1; vpid <= 300; vpid++) {
@@ -86,6 +93,7 @@ class ReplayTest {
       expected.add(String.valueOf(vpid));
     }
     trace.append("""
+        pid-max 1000
         alloc 0
         free 150
         alloc 0
@@ -94,7 +102,8 @@ class ReplayTest {
         space-create
         """);
     expected.addAll(List.of(
-        "-1",
+        ERROR,
+        "-1", // still pid_max 301
         "ok",
         "-1", // space 0 wraps to its reserved floor, 300: vpid 150 is not handed out again
         "ok",
@@ -107,92 +116,63 @@ class ReplayTest {
     trace.append("alloc 1\n");
     expected.add("-1");
 
-    assertEquals(expected, replay(trace.toString()));
-  }
-
-  @Test
-  void run_pidMaxAfterAnotherCommand_isRefusedAndFirstOneHolds() throws Exception {
-    StringBuilder trace = new StringBuilder("pid-max 400\nalloc 0\npid-max 1000\n");
-    for (int i = 2; i <= 400; i++) {
-      trace.append("alloc 0\n");
-    }
-
-    List<String> answers = replay(trace.toString());
-
-    assertEquals(List.of("ok", "1"), answers.subList(0, 2));
-    assertTrue(answers.get(2).startsWith("error: "), answers.get(2));
-    assertEquals(String.valueOf(399), answers.get(answers.size() - 2));
-    assertEquals("-1", answers.get(answers.size() - 1), "pid_max is still 400");
+    assertAnswers(trace.toString().lines().toList(), expected, replay(trace.toString()));
   }
 
   /** Each bad line answers one error and changes nothing: the line after it shows the state is unchanged. */
   @Test
   void run_badInput_answersOneErrorLineAndChangesNothing() throws Exception {
     String[][] script = {
-      {"pid-max 300", "error"},
-      {"pid-max 4194305", "error"},
-      {"pid-max", "error"},
-      {"pid-max x", "error"},
+      {"pid-max 300", ERROR},
+      {"pid-max 4194305", ERROR},
+      {"pid-max", ERROR},
+      {"pid-max x", ERROR},
       {"alloc 0", "1"},
-      {"frobnicate", "error"},
-      {"ALLOC 0", "error"},
-      {"alloc", "error"},
-      {"alloc 0 0", "error"},
-      {"alloc zero", "error"},
-      {"alloc 1.5", "error"},
-      {"alloc 99999999999", "error"},
-      {"alloc -1", "error"},
-      {"alloc 512", "error"},
-      {"alloc 3", "error"},
+      {"frobnicate", ERROR},
+      {"ALLOC 0", ERROR},
+      {"alloc", ERROR},
+      {"alloc 0 0", ERROR},
+      {"alloc zero", ERROR},
+      {"alloc 1.5", ERROR},
+      {"alloc 99999999999", ERROR},
+      {"alloc -1", ERROR},
+      {"alloc 512", ERROR},
+      {"alloc 3", ERROR},
       {"alloc 0", "2"},
       {"free 2", "ok"},
-      {"free 2", "error"},
-      {"free 0", "error"},
-      {"free 40000", "error"},
-      {"free -7", "error"},
-      {"free x", "error"},
-      {"free 99999999999", "error"},
-      {"free " + ((3 << SHIFT) | 2), "error"},
-      {"free", "error"},
-      {"free 1 1", "error"},
+      {"free 2", ERROR},
+      {"free 0", ERROR},
+      {"free 40000", ERROR},
+      {"free -7", ERROR},
+      {"free x", ERROR},
+      {"free 99999999999", ERROR},
+      {"free " + ((3 << SHIFT) | 2), ERROR},
+      {"free", ERROR},
+      {"free 1 1", ERROR},
       {"alloc 0", "3"},
       {"free 1", "ok"},
-      {"space-destroy 0", "error"},
-      {"space-destroy 5", "error"},
-      {"space-destroy -1", "error"},
-      {"space-destroy x", "error"},
-      {"space-destroy", "error"},
-      {"space-create 512", "error"},
-      {"space-create -1", "error"},
-      {"space-create -5", "error"},
-      {"space-create x", "error"},
-      {"space-create 1 2", "error"},
+      {"space-destroy 0", ERROR},
+      {"space-destroy 5", ERROR},
+      {"space-destroy -1", ERROR},
+      {"space-destroy x", ERROR},
+      {"space-destroy", ERROR},
+      {"space-create 512", ERROR},
+      {"space-create -1", ERROR},
+      {"space-create -5", ERROR},
+      {"space-create x", ERROR},
+      {"space-create 1 2", ERROR},
       {"space-create", "1"},
-      {"space-create 1", "error"},
-      {"space-create 0", "error"},
+      {"space-create 1", ERROR},
+      {"space-create 0", ERROR},
       {"space-create", "2"},
       {"alloc 1", String.valueOf((1 << SHIFT) | 2)},
-      {"pid-max 1000", "error"},
+      {"pid-max 1000", ERROR},
       {"alloc 1", String.valueOf((1 << SHIFT) | 3)},
     };
-    StringBuilder trace = new StringBuilder();
-    for (String[] line : script) {
-      trace.append(line[0]).append('\n');
-    }
+    List<String> commands = Arrays.stream(script).map(line -> line[0]).toList();
+    List<String> expected = Arrays.stream(script).map(line -> line[1]).toList();
 
-    List<String> answers = replay(trace.toString());
-
-    assertEquals(script.length, answers.size(), () -> "one answer per line: " + answers);
-    for (int i = 0; i < script.length; i++) {
-      String command = script[i][0];
-      String expected = script[i][1];
-      String actual = answers.get(i);
-      if (expected.equals("error")) {
-        assertTrue(actual.startsWith("error: "), () -> "'" + command + "' answered '" + actual + "'");
-      } else {
-        assertEquals(expected, actual, () -> "'" + command + "'");
-      }
-    }
+    assertAnswers(commands, expected, replay(String.join("\n", commands) + "\n"));
   }
 
   @Test
@@ -212,22 +192,12 @@ class ReplayTest {
       String answer = model.answer(command);
       commands.add(command);
       expected.add(answer);
-      if (command.startsWith("alloc ") && !answer.equals("-1") && !answer.equals(Model.ERROR)) {
+      if (command.startsWith("alloc ") && !answer.equals("-1") && !answer.equals(ERROR)) {
         live.add(Integer.parseInt(answer));
       }
     }
 
-    List<String> answers = replay(trace.toString());
-
-    assertEquals(expected.size(), answers.size(), "one answer per command");
-    for (int i = 0; i < expected.size(); i++) {
-      String want = expected.get(i);
-      String got = answers.get(i);
-      boolean same = want.equals(Model.ERROR) ? got.startsWith("error: ") : want.equals(got);
-      if (!same) {
-        fail("command " + (i + 1) + " '" + commands.get(i) + "': expected '" + want + "', got '" + got + "'");
-      }
-    }
+    assertAnswers(commands, expected, replay(trace.toString()));
     assertTrue(expected.contains("-1"), "the trace filled a space");
   }
 
@@ -298,6 +268,18 @@ class ReplayTest {
     }
   }
 
+  /** Compares answers line by line; an expected {@code "error"} stands for any line starting {@code "error: "}. */
+  private static void assertAnswers(List<String> commands, List<String> expected, List<String> answers) {
+    for (int i = 0; i < Math.min(expected.size(), answers.size()); i++) {
+      String want = expected.get(i);
+      String got = answers.get(i);
+      if (want.equals(ERROR) ? !got.startsWith("error: ") : !want.equals(got)) {
+        fail("command " + (i + 1) + " '" + commands.get(i) + "': expected '" + want + "', got '" + got + "'");
+      }
+    }
+    assertEquals(expected.size(), answers.size(), "one answer per command");
+  }
+
   private static List<String> replay(String trace) throws Exception {
     StringWriter out = new StringWriter();
     new Replay(CONFIG).run(new BufferedReader(new StringReader(trace)), out);
@@ -309,7 +291,6 @@ class ReplayTest {
    * vpid and straight loops, nothing shared with the code under test.
    */
   private static final class Model {
-    static final String ERROR = "error";
     private static final int MAX_SPACES = 512;
 
     private final int pidMax;

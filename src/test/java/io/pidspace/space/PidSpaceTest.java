@@ -41,9 +41,9 @@ class PidSpaceTest {
     int space = 1;
     ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
 
-    assertEquals(Code.UNKNOWN_SPACE, alloc(pidSpace, 1));
-    assertEquals(Code.UNKNOWN_SPACE, free(pidSpace, layout.encode(space, 2)));
-    assertEquals(Code.UNKNOWN_SPACE, lookup(pidSpace, layout.encode(space, 2)));
+    assertEquals(Code.UNKNOWN_SPACE, allocRefused(pidSpace, 1));
+    assertEquals(Code.UNKNOWN_SPACE, freeRefused(pidSpace, layout.encode(space, 2)));
+    assertEquals(Code.UNKNOWN_SPACE, lookupRefused(pidSpace, layout.encode(space, 2)));
     TestProbe<StatusReply<SpaceStats>> stats = testKit.createTestProbe();
     pidSpace.tell(new PidSpace.GetStats(stats.getRef()));
     assertEquals(Code.UNKNOWN_SPACE, refusal(stats));
@@ -77,9 +77,9 @@ class PidSpaceTest {
   void alloc_countZeroNegativeOrAboveMaxBatch_isBadRequestAndChangesNothing() {
     ActorRef<PidSpace.Command> pidSpace = created(4);
 
-    assertEquals(Code.BAD_REQUEST, alloc(pidSpace, 0));
-    assertEquals(Code.BAD_REQUEST, alloc(pidSpace, -1));
-    assertEquals(Code.BAD_REQUEST, alloc(pidSpace, MAX_BATCH + 1));
+    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, 0));
+    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, -1));
+    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, MAX_BATCH + 1));
     assertEquals(new SpaceStats(4, settings.pidMax(), 0, 1, 0), stats(pidSpace));
     assertEquals(MAX_BATCH, allocated(pidSpace, MAX_BATCH).length);
   }
@@ -94,7 +94,7 @@ class PidSpaceTest {
     int[] rest = allocated(pidSpace, 200);
     assertEquals(100, rest.length);
     assertEquals(layout.encode(space, 1), rest[99], "the wrap ends at the reserved floor, vpid 1");
-    assertEquals(Code.SPACE_EXHAUSTED, alloc(pidSpace, 1));
+    assertEquals(Code.SPACE_EXHAUSTED, allocRefused(pidSpace, 1));
 
     freed(pidSpace, layout.encode(space, 150));
     assertArrayEquals(globalPids(space, 150), allocated(pidSpace, 1));
@@ -109,7 +109,7 @@ class PidSpaceTest {
     assertEquals(new PidInfo(pid, space, 3, true), info(pidSpace, pid));
     freed(pidSpace, pid);
     assertEquals(new PidInfo(pid, space, 3, false), info(pidSpace, pid));
-    assertEquals(Code.NOT_ALLOCATED, free(pidSpace, pid));
+    assertEquals(Code.NOT_ALLOCATED, freeRefused(pidSpace, pid));
     assertEquals(2, stats(pidSpace).allocated());
   }
 
@@ -120,9 +120,9 @@ class PidSpaceTest {
     create(pidSpace, 1_000);
     allocated(pidSpace, 2);
 
-    assertEquals(Code.RESERVED_PID, free(pidSpace, layout.encode(space, 0)));
-    assertEquals(Code.OUT_OF_RANGE, free(pidSpace, layout.encode(space, 1_000)));
-    assertEquals(Code.NOT_ALLOCATED, free(pidSpace, layout.encode(space, 999)));
+    assertEquals(Code.RESERVED_PID, freeRefused(pidSpace, layout.encode(space, 0)));
+    assertEquals(Code.OUT_OF_RANGE, freeRefused(pidSpace, layout.encode(space, 1_000)));
+    assertEquals(Code.NOT_ALLOCATED, freeRefused(pidSpace, layout.encode(space, 999)));
     assertEquals(new SpaceStats(space, 1_000, 2, 3, 1), stats(pidSpace));
   }
 
@@ -156,9 +156,9 @@ class PidSpaceTest {
     pidSpace.tell(new PidSpace.Destroy(destroyed.getRef()));
     value(destroyed);
 
-    assertEquals(Code.UNKNOWN_SPACE, alloc(pidSpace, 1));
-    assertEquals(Code.UNKNOWN_SPACE, free(pidSpace, pid));
-    assertEquals(Code.UNKNOWN_SPACE, lookup(pidSpace, pid));
+    assertEquals(Code.UNKNOWN_SPACE, allocRefused(pidSpace, 1));
+    assertEquals(Code.UNKNOWN_SPACE, freeRefused(pidSpace, pid));
+    assertEquals(Code.UNKNOWN_SPACE, lookupRefused(pidSpace, pid));
 
     assertEquals(new SpaceStats(space, 2_000, 0, 1, 0), create(pidSpace, 2_000));
     assertFalse(info(pidSpace, pid).allocated());
@@ -188,7 +188,7 @@ class PidSpaceTest {
     assertEquals(Code.DEFAULT_SPACE, refusal(destroyed));
 
     assertArrayEquals(new int[] {1, 2}, allocated(spaceZero, 2), "space 0 starts at vpid 1: vpid 0 is taken");
-    assertEquals(Code.RESERVED_PID, free(spaceZero, 0));
+    assertEquals(Code.RESERVED_PID, freeRefused(spaceZero, 0));
     assertEquals(2, stats(spaceZero).allocated());
   }
 
@@ -212,8 +212,7 @@ class PidSpaceTest {
     return value(probe).pids();
   }
 
-  /** The refusal of an alloc that must fail. */
-  private static Code alloc(ActorRef<PidSpace.Command> pidSpace, int count) {
+  private static Code allocRefused(ActorRef<PidSpace.Command> pidSpace, int count) {
     TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
     pidSpace.tell(new PidSpace.Alloc(count, probe.getRef()));
     return refusal(probe);
@@ -225,8 +224,7 @@ class PidSpaceTest {
     value(probe);
   }
 
-  /** The refusal of a free that must fail. */
-  private static Code free(ActorRef<PidSpace.Command> pidSpace, int pid) {
+  private static Code freeRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
     TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
     pidSpace.tell(new PidSpace.Free(pid, probe.getRef()));
     return refusal(probe);
@@ -238,8 +236,7 @@ class PidSpaceTest {
     return value(probe);
   }
 
-  /** The refusal of a lookup that must fail. */
-  private static Code lookup(ActorRef<PidSpace.Command> pidSpace, int pid) {
+  private static Code lookupRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
     TestProbe<StatusReply<PidInfo>> probe = testKit.createTestProbe();
     pidSpace.tell(new PidSpace.Lookup(pid, probe.getRef()));
     return refusal(probe);
