@@ -12,12 +12,12 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -33,9 +33,10 @@ class PidRouterTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create();
   private static final int MAX_BATCH = 100;
-  private static final PidLayout layout = new PidLayout(16);
-  private static final PidspaceSettings settings =
-      new PidspaceSettings(layout, PidLayout.PID_MAX_DEFAULT, Duration.ofSeconds(10), MAX_BATCH, 16);
+  private static final PidspaceSettings settings = PidspaceSettings.from(ConfigFactory
+      .parseString("pidspace { shift = 16, max-batch = " + MAX_BATCH + " }")
+      .withFallback(testKit.system().settings().config()));
+  private static final PidLayout layout = settings.layout();
   private static final int PID_LIMIT = layout.maxSpaces() << layout.shift();
   private static final List<ActorRef<PidSpace.Command>> spaces = IntStream.range(0, layout.maxSpaces())
       .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id)))

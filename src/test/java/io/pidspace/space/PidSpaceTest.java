@@ -12,12 +12,12 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -27,8 +27,9 @@ class PidSpaceTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create();
   private static final int MAX_BATCH = 1_000;
-  private static final PidspaceSettings settings =
-      new PidspaceSettings(PidLayout.DEFAULT, PidLayout.PID_MAX_DEFAULT, Duration.ofSeconds(10), MAX_BATCH, 16);
+  private static final PidspaceSettings settings = PidspaceSettings.from(ConfigFactory
+      .parseString("pidspace.max-batch = " + MAX_BATCH)
+      .withFallback(testKit.system().settings().config()));
   private static final PidLayout layout = settings.layout();
 
   @AfterAll

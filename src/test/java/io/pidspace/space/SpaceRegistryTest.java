@@ -10,12 +10,12 @@ import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
 import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -29,9 +29,10 @@ import org.junit.jupiter.api.Test;
 class SpaceRegistryTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create();
-  private static final PidLayout layout = new PidLayout(24);
-  private static final PidspaceSettings settings =
-      new PidspaceSettings(layout, PidLayout.PID_MAX_DEFAULT, Duration.ofSeconds(10), 100, 16);
+  private static final PidspaceSettings settings = PidspaceSettings.from(ConfigFactory
+      .parseString("pidspace { shift = 24, max-batch = 100 }")
+      .withFallback(testKit.system().settings().config()));
+  private static final PidLayout layout = settings.layout();
 
   @AfterAll
   static void shutdown() {
