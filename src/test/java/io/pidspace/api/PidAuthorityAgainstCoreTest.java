@@ -1,0 +1,324 @@
+package io.pidspace.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.core.FreeResult;
+import io.pidspace.core.PidInfo;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
+import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceStats;
+import io.pidspace.space.SpaceRegistry;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The actor path against the pure core: one random sequence of creates, allocs, frees (of live
+ * and bogus pids), lookups and destroys, run through a fresh {@link PidAuthority} and through
+ * {@link PidMap}s held directly, must give the same pids and the same refusals step by step.
+ *
+ * <p>Shift 24 leaves 128 space ids, so the sequence runs out of them; pid_max 400 makes spaces
+ * fill up and wrap (space 0 restarts at its reserved floor, 300).
+ */
+class PidAuthorityAgainstCoreTest {
+
+  private static final long SEED = 20_060_401;
+  private static final int STEPS = 4_000;
+  private static final int PID_MAX = 400;
+  private static final PidAuthority authority = PidAuthority.start(ConfigFactory.parseString(
+      "pidspace { shift = 24, pid-max = " + PID_MAX + ", max-batch = 64 }\n"
+          + "akka.actor.serialize-messages = on"));
+
+  @AfterAll
+  static void shutdown() {
+    authority.close();
+  }
+
+  @Test
+  void randomSequence_throughActorsAndThroughCore_answersAlike() {
+    Core core = new Core(authority.layout(), PID_MAX, authority.settings().maxBatch());
+    Random random = new Random(SEED);
+    List<Integer> pidsSeen = new ArrayList<>(); // live, freed and destroyed: frees of them hit every refusal
+    Map<String, Integer> answersByKind = new TreeMap<>();
+
+    for (int step = 0; step < STEPS; step++) {
+      Step next = nextStep(random, core, pidsSeen);
+      String expected = answer(next.core);
+      String actual = answer(next.actors);
+      assertEquals(expected, actual, "step " + step + " (seed " + SEED + "): " + next.description);
+      collectPids(actual, pidsSeen);
+      String outcome = actual.endsWith(" refused") ? actual.split(" ")[0] : "ok";
+      answersByKind.merge(next.description.split(" ")[0] + " -> " + outcome, 1, Integer::sum);
+    }
+
+    for (String kind : List.of("createSpace -> ok", "createSpace -> no-space-ids-left", "createSpace -> space-id-in-use",
+        "createSpace -> out-of-range", "destroySpace -> ok", "destroySpace -> default-space",
+        "alloc -> ok", "alloc -> space-exhausted", "alloc -> unknown-space", "alloc -> bad-request",
+        "free -> ok", "free -> not-allocated", "free -> unknown-space", "free -> reserved-pid", "free -> out-of-range",
+        "freeBatch -> ok", "lookup -> ok", "stats -> ok")) {
+      assertTrue(answersByKind.containsKey(kind), () -> "the sequence never reached '" + kind + "': " + answersByKind);
+    }
+  }
+
+  /** One request, as the facade and the core model each run it. */
+  private record Step(String description, Supplier<String> actors, Supplier<String> core) {}
+
+  private static Step nextStep(Random random, Core core, List<Integer> pidsSeen) {
+    PidLayout layout = core.layout;
+    int roll = random.nextInt(100);
+    if (roll < 8) {
+      int pidMax = pickPidMax(random, layout);
+      return new Step("createSpace any " + pidMax,
+          () -> stats(authority.createSpace(SpaceRegistry.ANY_ID, pidMax)),
+          () -> core.create(SpaceRegistry.ANY_ID, pidMax).toString());
+    }
+    if (roll < 11) {
+      int id = random.nextBoolean() ? -2 - random.nextInt(3) : random.nextInt(layout.maxSpaces() + 3);
+      int pidMax = pickPidMax(random, layout);
+      return new Step("createSpace " + id + " " + pidMax,
+          () -> stats(authority.createSpace(id, pidMax)),
+          () -> core.create(id, pidMax).toString());
+    }
+    if (roll < 15) {
+      int id = random.nextInt(5) == 0 ? random.nextInt(layout.maxSpaces() + 3) - 1 : pickSpace(random, core);
+      return new Step("destroySpace " + id,
+          () -> done(authority.destroySpace(id)),
+          () -> core.destroy(id));
+    }
+    if (roll < 45) {
+      int space = random.nextInt(10) == 0 ? random.nextInt(layout.maxSpaces() + 3) - 2 : pickSpace(random, core);
+      return new Step("alloc " + space,
+          () -> String.valueOf(await(authority.alloc(space))),
+          () -> String.valueOf(core.alloc(space, 1)[0]));
+    }
+    if (roll < 55) {
+      int space = pickSpace(random, core);
+      int count = random.nextInt(20) == 0 ? random.nextInt(3) - 1 : 1 + random.nextInt(40);
+      return new Step("alloc " + space + " x" + count,
+          () -> Arrays.toString(await(authority.alloc(space, count))),
+          () -> Arrays.toString(core.alloc(space, count)));
+    }
+    if (roll < 85) {
+      int pid = pickPid(random, layout, pidsSeen);
+      return new Step("free " + pid,
+          () -> done(authority.free(pid)),
+          () -> core.free(pid));
+    }
+    if (roll < 92) {
+      int[] pids = new int[1 + random.nextInt(8)];
+      for (int i = 0; i < pids.length; i++) {
+        pids[i] = i > 0 && random.nextInt(6) == 0 ? pids[i - 1] : pickPid(random, layout, pidsSeen);
+      }
+      return new Step("freeBatch " + Arrays.toString(pids),
+          () -> describe(await(authority.free(pids))),
+          () -> describe(core.freeBatch(pids)));
+    }
+    if (roll < 97) {
+      int pid = pickPid(random, layout, pidsSeen);
+      return new Step("lookup " + pid,
+          () -> await(authority.lookup(pid)).toString(),
+          () -> core.lookup(pid));
+    }
+    int space = pickSpace(random, core);
+    return new Step("stats " + space,
+        () -> await(authority.stats(space)).toString(),
+        () -> core.stats(space).toString());
+  }
+
+  /** Mostly the default (0), sometimes a small bound, sometimes one out of range. */
+  private static int pickPidMax(Random random, PidLayout layout) {
+    return switch (random.nextInt(8)) {
+      case 0 -> PidLayout.PID_MAX_MIN + random.nextInt(200);
+      case 1 -> random.nextBoolean() ? PidLayout.PID_MAX_MIN - 1 : layout.pidMaxLimit() + 1;
+      default -> 0;
+    };
+  }
+
+  /** Mostly one of the lowest existing spaces, so that they fill up; sometimes one that does not exist. */
+  private static int pickSpace(Random random, Core core) {
+    List<Integer> ids = new ArrayList<>(core.spaces.keySet());
+    return switch (random.nextInt(8)) {
+      case 0 -> random.nextInt(core.layout.maxSpaces());
+      case 1, 2, 3 -> ids.get(random.nextInt(ids.size()));
+      default -> ids.get(random.nextInt(Math.min(3, ids.size())));
+    };
+  }
+
+  /** A pid seen before (live or not), a reserved or unused vpid, or one outside every space. */
+  private static int pickPid(Random random, PidLayout layout, List<Integer> pidsSeen) {
+    int roll = random.nextInt(20);
+    if (roll < 15 && !pidsSeen.isEmpty()) {
+      return pidsSeen.get(random.nextInt(pidsSeen.size()));
+    }
+    int space = random.nextInt(4); // low ids: the spaces that exist most of the time
+    return switch (roll % 4) {
+      case 0 -> layout.encode(space, 0);
+      case 1 -> layout.encode(space, PID_MAX + random.nextInt(10));
+      case 2 -> -1 - random.nextInt(1_000);
+      default -> layout.encode(space, 1 + random.nextInt(PID_MAX - 1));
+    };
+  }
+
+  private static void collectPids(String answer, List<Integer> pidsSeen) {
+    if (answer.matches("\\d+")) {
+      pidsSeen.add(Integer.parseInt(answer));
+    } else if (answer.startsWith("[")) {
+      for (String pid : answer.substring(1, answer.length() - 1).split(", ")) {
+        pidsSeen.add(Integer.parseInt(pid));
+      }
+    }
+  }
+
+  // --- answers as comparable text: a value, or "<code> refused" ---
+
+  private static String answer(Supplier<String> request) {
+    try {
+      return request.get();
+    } catch (PidspaceException refusal) {
+      return refusal.code().wire() + " refused";
+    }
+  }
+
+  /** The value of a facade answer; its refusal is thrown as the {@link PidspaceException} itself. */
+  private static <T> T await(CompletionStage<T> stage) {
+    try {
+      return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof PidspaceException refusal) {
+        throw refusal;
+      }
+      throw new AssertionError(e.getCause());
+    } catch (Exception e) {
+      throw new AssertionError("no answer", e);
+    }
+  }
+
+  private static String stats(CompletionStage<SpaceStats> stage) {
+    return await(stage).toString();
+  }
+
+  private static String done(CompletionStage<?> stage) {
+    await(stage);
+    return "ok";
+  }
+
+  /** Freed pids and refusals, each sorted: the facade joins the parts of spaces in any order. */
+  private static String describe(FreeResult result) {
+    int[] freed = result.freed().clone();
+    Arrays.sort(freed);
+    List<String> refused = result.refused().stream().map(r -> r.pid() + " " + r.code()).sorted().toList();
+    return "freed " + Arrays.toString(freed) + " refused " + refused;
+  }
+
+  /**
+   * The registry and router of DESIGN.md §1 over {@link PidMap}s: what the actors should answer.
+   * Refusals are thrown as {@link PidspaceException}s, as the facade's are.
+   */
+  private static final class Core {
+    final PidLayout layout;
+    final int defaultPidMax;
+    final int maxBatch;
+    final TreeMap<Integer, PidMap> spaces = new TreeMap<>();
+
+    Core(PidLayout layout, int defaultPidMax, int maxBatch) {
+      this.layout = layout;
+      this.defaultPidMax = defaultPidMax;
+      this.maxBatch = maxBatch;
+      spaces.put(PidLayout.DEFAULT_SPACE, PidMap.create(layout, PidLayout.DEFAULT_SPACE, defaultPidMax));
+    }
+
+    SpaceStats create(int requested, int pidMax) {
+      int id = requested;
+      if (requested == SpaceRegistry.ANY_ID) {
+        id = 1;
+        while (spaces.containsKey(id)) {
+          id++;
+        }
+        if (id >= layout.maxSpaces()) {
+          throw new PidspaceException(PidspaceException.Code.NO_SPACE_IDS_LEFT, "all ids in use");
+        }
+      } else {
+        layout.checkSpace(requested);
+        if (spaces.containsKey(requested)) {
+          throw new PidspaceException(PidspaceException.Code.SPACE_ID_IN_USE, "in use");
+        }
+      }
+      PidMap map = PidMap.create(layout, id, pidMax == 0 ? defaultPidMax : layout.checkPidMax(pidMax));
+      spaces.put(id, map);
+      return map.stats();
+    }
+
+    String destroy(int id) {
+      if (id == PidLayout.DEFAULT_SPACE) {
+        throw new PidspaceException(PidspaceException.Code.DEFAULT_SPACE, "space 0");
+      }
+      if (spaces.remove(id) == null) {
+        throw PidspaceException.unknownSpace(id);
+      }
+      return "ok";
+    }
+
+    int[] alloc(int space, int count) {
+      PidMap map = existing(layout.checkSpace(space));
+      if (count < 1 || count > maxBatch) {
+        throw PidspaceException.badRequest("count " + count);
+      }
+      int[] vpids = new int[count];
+      int n = map.alloc(count, vpids);
+      if (n == 0) {
+        throw PidspaceException.exhausted(space, map.pidMax());
+      }
+      return Arrays.stream(vpids, 0, n).map(v -> layout.encode(space, v)).toArray();
+    }
+
+    String free(int pid) {
+      existing(layout.spaceOf(layout.checkPid(pid))).free(layout.vpidOf(pid));
+      return "ok";
+    }
+
+    /** Each pid in turn, as {@link #free}; a pid named twice is freed once. */
+    FreeResult freeBatch(int[] pids) {
+      List<Integer> freed = new ArrayList<>();
+      List<FreeResult.Refusal> refused = new ArrayList<>();
+      for (int pid : pids) {
+        try {
+          free(pid);
+          freed.add(pid);
+        } catch (PidspaceException refusal) {
+          refused.add(FreeResult.Refusal.of(pid, refusal));
+        }
+      }
+      return new FreeResult(freed.stream().mapToInt(Integer::intValue).toArray(), refused);
+    }
+
+    String lookup(int pid) {
+      int space = layout.spaceOf(layout.checkPid(pid));
+      int vpid = layout.vpidOf(pid);
+      return new PidInfo(pid, space, vpid, existing(space).isAllocated(vpid)).toString();
+    }
+
+    SpaceStats stats(int space) {
+      return existing(layout.checkSpace(space)).stats();
+    }
+
+    private PidMap existing(int space) {
+      PidMap map = spaces.get(space);
+      if (map == null) {
+        throw PidspaceException.unknownSpace(space);
+      }
+      return map;
+    }
+  }
+}

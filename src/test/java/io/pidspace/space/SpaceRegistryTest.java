@@ -1,0 +1,243 @@
+package io.pidspace.space;
+
+import static io.pidspace.space.Replies.refusal;
+import static io.pidspace.space.Replies.value;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import akka.Done;
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.actor.typed.ActorRef;
+import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.core.FreeResult;
+import io.pidspace.core.PidInfo;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidspaceException.Code;
+import io.pidspace.core.SpaceStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The {@link SpaceRegistry} over real {@link PidSpace} actors. Each test gets a registry and
+ * spaces of its own. Shift 24 leaves 128 space ids, so "all ids taken" is cheap to reach.
+ */
+class SpaceRegistryTest {
+
+  private static final ActorTestKit testKit = ActorTestKit.create();
+  private static final PidspaceSettings settings = PidspaceSettings.from(ConfigFactory
+      .parseString("pidspace { shift = 24, max-batch = 100 }")
+      .withFallback(testKit.system().settings().config()));
+  private static final PidLayout layout = settings.layout();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A registry and the actors of every space id it may hand out. */
+  private record Fixture(ActorRef<SpaceRegistry.Command> registry, List<ActorRef<PidSpace.Command>> spaces) {
+
+    static Fixture start() {
+      List<ActorRef<PidSpace.Command>> spaces = IntStream.range(0, layout.maxSpaces())
+          .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id)))
+          .toList();
+      return new Fixture(testKit.spawn(SpaceRegistry.create(settings, spaces::get)), spaces);
+    }
+
+    SpaceStats create(int id, int pidMax) {
+      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      registry.tell(new SpaceRegistry.Create(id, pidMax, probe.getRef()));
+      return value(probe);
+    }
+
+    int create() {
+      return create(SpaceRegistry.ANY_ID, 0).space();
+    }
+
+    Code createRefused(int id, int pidMax) {
+      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      registry.tell(new SpaceRegistry.Create(id, pidMax, probe.getRef()));
+      return refusal(probe);
+    }
+
+    void destroy(int id) {
+      TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+      registry.tell(new SpaceRegistry.Destroy(id, probe.getRef()));
+      value(probe);
+    }
+
+    Code destroyRefused(int id) {
+      TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+      registry.tell(new SpaceRegistry.Destroy(id, probe.getRef()));
+      return refusal(probe);
+    }
+
+    int[] ids() {
+      TestProbe<SpaceRegistry.SpaceIds> probe = testKit.createTestProbe();
+      registry.tell(new SpaceRegistry.ListSpaces(probe.getRef()));
+      return probe.receiveMessage().ids();
+    }
+
+    TestProbe<StatusReply<PidSpace.Allocated>> alloc(int space, int count) {
+      TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
+      spaces.get(space).tell(new PidSpace.Alloc(count, probe.getRef()));
+      return probe;
+    }
+  }
+
+  @Test
+  void create_withoutId_takesLowestFreeId() {
+    Fixture f = Fixture.start();
+
+    assertEquals(1, f.create());
+    assertEquals(2, f.create());
+    assertEquals(3, f.create());
+    f.destroy(2);
+    assertEquals(2, f.create());
+    assertEquals(4, f.create());
+    assertArrayEquals(new int[] {0, 1, 2, 3, 4}, f.ids());
+  }
+
+  @Test
+  void create_requestedId_takesThatIdAndLowestStaysFree() {
+    Fixture f = Fixture.start();
+
+    assertEquals(new SpaceStats(100, 5_000, 0, 1, 0), f.create(100, 5_000));
+    assertEquals(1, f.create());
+    assertArrayEquals(new int[] {0, 1, 100}, f.ids());
+  }
+
+  @Test
+  void create_withoutPidMax_usesDefaultPidMax() {
+    Fixture f = Fixture.start();
+
+    assertEquals(settings.pidMax(), f.create(SpaceRegistry.ANY_ID, 0).pidMax());
+  }
+
+  @Test
+  void create_idInUse_isRefused() {
+    Fixture f = Fixture.start();
+    f.create(5, 0);
+
+    assertEquals(Code.SPACE_ID_IN_USE, f.createRefused(5, 0));
+    assertEquals(Code.SPACE_ID_IN_USE, f.createRefused(PidLayout.DEFAULT_SPACE, 0));
+    assertArrayEquals(new int[] {0, 5}, f.ids());
+  }
+
+  @Test
+  void create_idOrPidMaxOutOfRange_isRefusedAndTakesNoId() {
+    Fixture f = Fixture.start();
+
+    assertEquals(Code.OUT_OF_RANGE, f.createRefused(layout.maxSpaces(), 0));
+    assertEquals(Code.OUT_OF_RANGE, f.createRefused(-2, 0));
+    assertEquals(Code.OUT_OF_RANGE, f.createRefused(SpaceRegistry.ANY_ID, PidLayout.PID_MAX_MIN - 1));
+    assertEquals(Code.OUT_OF_RANGE, f.createRefused(SpaceRegistry.ANY_ID, layout.pidMaxLimit() + 1));
+    assertArrayEquals(new int[] {0}, f.ids());
+    assertEquals(1, f.create());
+  }
+
+  @Test
+  void create_whenAllIdsTaken_isNoSpaceIdsLeftUntilOneIsDestroyed() {
+    Fixture f = Fixture.start();
+    for (int id = 1; id < layout.maxSpaces(); id++) {
+      assertEquals(id, f.create());
+    }
+
+    assertEquals(Code.NO_SPACE_IDS_LEFT, f.createRefused(SpaceRegistry.ANY_ID, 0));
+    assertEquals(Code.SPACE_ID_IN_USE, f.createRefused(64, 0));
+    f.destroy(64);
+    assertEquals(64, f.create());
+    assertEquals(Code.NO_SPACE_IDS_LEFT, f.createRefused(SpaceRegistry.ANY_ID, 0));
+    assertEquals(layout.maxSpaces(), f.ids().length);
+  }
+
+  @Test
+  void create_manyAtOnce_givesEachRequestItsOwnId() {
+    Fixture f = Fixture.start();
+    List<TestProbe<StatusReply<SpaceStats>>> probes = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, probe.getRef()));
+      probes.add(probe);
+    }
+
+    int[] ids = probes.stream().mapToInt(probe -> value(probe).space()).sorted().toArray();
+    assertArrayEquals(IntStream.rangeClosed(1, 20).toArray(), ids);
+  }
+
+  @Test
+  void create_destroy_create_sentTogether_areAnsweredInOrder() {
+    Fixture f = Fixture.start();
+    TestProbe<StatusReply<SpaceStats>> first = testKit.createTestProbe();
+    TestProbe<StatusReply<Done>> destroyed = testKit.createTestProbe();
+    TestProbe<StatusReply<SpaceStats>> second = testKit.createTestProbe();
+
+    f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, first.getRef()));
+    f.registry().tell(new SpaceRegistry.Destroy(1, destroyed.getRef()));
+    f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, second.getRef()));
+
+    assertEquals(1, value(first).space());
+    value(destroyed);
+    assertEquals(1, value(second).space());
+  }
+
+  @Test
+  void destroy_thenCreateAgain_startsFreshAtVpid2() {
+    Fixture f = Fixture.start();
+    int space = f.create();
+    int[] before = value(f.alloc(space, 50)).pids();
+
+    f.destroy(space);
+    assertEquals(new SpaceStats(space, 1_000, 0, 1, 0), f.create(space, 1_000));
+
+    assertEquals(layout.encode(space, 2), before[0]);
+    assertArrayEquals(new int[] {before[0]}, value(f.alloc(space, 1)).pids(), "vpid 2 again");
+    assertEquals(1, value(stats(f.spaces().get(space))).allocated());
+  }
+
+  @Test
+  void everyRequest_toDestroyedSpace_isUnknownSpace() {
+    Fixture f = Fixture.start();
+    int space = f.create();
+    int pid = value(f.alloc(space, 1)).pids()[0];
+    f.destroy(space);
+    ActorRef<PidSpace.Command> pidSpace = f.spaces().get(space);
+
+    assertEquals(Code.UNKNOWN_SPACE, refusal(f.alloc(space, 1)));
+    TestProbe<StatusReply<Done>> freed = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.Free(pid, freed.getRef()));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(freed));
+    TestProbe<StatusReply<PidInfo>> info = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.Lookup(pid, info.getRef()));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(info));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(stats(pidSpace)));
+    TestProbe<FreeResult> batch = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.FreeBatch(new int[] {pid}, batch.getRef()));
+    assertEquals(List.of(pid + " unknown-space"), Replies.refusals(batch.receiveMessage()));
+    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(space));
+    assertArrayEquals(new int[] {0}, f.ids());
+  }
+
+  @Test
+  void destroy_defaultOrUnknownSpace_isRefused() {
+    Fixture f = Fixture.start();
+
+    assertEquals(Code.DEFAULT_SPACE, f.destroyRefused(PidLayout.DEFAULT_SPACE));
+    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(7));
+    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(layout.maxSpaces()));
+    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(-1));
+    assertArrayEquals(new int[] {0}, f.ids());
+    assertEquals(1, value(f.alloc(PidLayout.DEFAULT_SPACE, 1)).pids()[0]);
+  }
+
+  private static TestProbe<StatusReply<SpaceStats>> stats(ActorRef<PidSpace.Command> pidSpace) {
+    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.GetStats(probe.getRef()));
+    return probe;
+  }
+}
