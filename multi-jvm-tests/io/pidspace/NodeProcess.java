@@ -1,0 +1,122 @@
+package io.pidspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** One real node JVM started from the built jar, and a small HTTP client for its API. */
+final class NodeProcess {
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  final String name;
+  final int port;
+  final int httpPort;
+  final int managementPort;
+  private final List<String> args;
+  private final Path log;
+  private Process process;
+
+  NodeProcess(String name, int port, List<Integer> seedPorts, List<String> settings, Path logDir) {
+    this.name = name;
+    this.port = port;
+    this.httpPort = freePort();
+    this.managementPort = freePort();
+    this.log = logDir.resolve(name + ".log");
+    List<String> a = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    settings.forEach(s -> a.add("-D" + s));
+    a.addAll(List.of("-jar", System.getProperty("pidspace.jar", "target/pidspace.jar"), "node",
+        "--config", "conf/application.conf",
+        "--port", Integer.toString(port),
+        "--http-port", Integer.toString(httpPort),
+        "--management-port", Integer.toString(managementPort)));
+    seedPorts.forEach(p -> a.addAll(List.of("--seed", "127.0.0.1:" + p)));
+    this.args = a;
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  void start() throws IOException {
+    process = new ProcessBuilder(args)
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+        .start();
+  }
+
+  /** Waits until /ready says yes: the node is Up and the registry answers through the journal. */
+  void awaitReady(Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException(name + " exited with " + process.exitValue() + "; see " + log);
+      }
+      try {
+        HttpResponse<String> r = HTTP.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + "/ready"))
+                .timeout(Duration.ofSeconds(3)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(250);
+    }
+    throw new IllegalStateException(name + " was not ready within " + timeout + "; see " + log);
+  }
+
+  /** kill -9: no leave, no shutdown hook. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  /** SIGTERM: the node leaves the cluster gracefully and exits. */
+  void stop() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new IllegalStateException(name + " did not stop within 60 s of SIGTERM; see " + log);
+    }
+  }
+
+  boolean isAlive() {
+    return process != null && process.isAlive();
+  }
+
+  /** Sends a request to this node's API; the answer's status and JSON body (null when empty). */
+  Answer call(String method, String path, String body) throws IOException, InterruptedException {
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+        .timeout(Duration.ofSeconds(15))
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+    return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+  }
+
+  record Answer(int status, JsonNode json) {}
+
+  @Override
+  public String toString() {
+    return name + "(artery " + port + ", http " + httpPort + ")";
+  }
+}

@@ -1,0 +1,26 @@
+package io.pidspace.http;
+
+import akka.actor.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
+import io.pidspace.api.PidAuthority;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * The node's readiness check for Akka Management ({@code /ready}): the space registry answers,
+ * which it does only once it has recovered from the journal. Akka Management's own
+ * cluster-membership check adds "this node is Up".
+ */
+public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
+
+  private final PidAuthority authority;
+
+  public ReadinessCheck(ActorSystem system) {
+    this.authority = PidAuthority.get(Adapter.toTyped(system));
+  }
+
+  @Override
+  public CompletionStage<Boolean> get() {
+    return authority.spaces().handle((spaces, failure) -> failure == null);
+  }
+}
