@@ -276,11 +276,8 @@ public final class PidMap {
   }
 
   private int collect(int from, int to, int count, int n, int[] out) {
-    for (int v = findFree(from, to); v != NONE; v = findFree(v + 1, to)) {
+    for (int v = from; n < count && (v = findFree(v, to)) != NONE; v++) {
       out[n++] = v;
-      if (n == count) {
-        break;
-      }
     }
     return n;
   }
