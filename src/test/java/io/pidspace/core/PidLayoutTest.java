@@ -58,9 +58,8 @@ class PidLayoutTest {
 
   @Test
   void encode_packsSpaceAboveTheShift() {
-    assertEquals((3 << 22) | 42, PidLayout.DEFAULT.encode(3, 42));
-    assertEquals(42, PidLayout.DEFAULT.encode(0, 42));
-    assertEquals(12_582_954, PidLayout.DEFAULT.encode(3, 42));
+    assertEquals(12_582_954, PidLayout.DEFAULT.encode(3, 42)); // 3 * 4,194,304 + 42
+    assertEquals(42, PidLayout.DEFAULT.encode(0, 42)); // a space-0 pid is its vpid
   }
 
   @ParameterizedTest
