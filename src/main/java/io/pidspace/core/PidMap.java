@@ -123,12 +123,14 @@ public final class PidMap {
    *     record of this space is corrupt
    */
   public void markAllocated(int[] vpids, int n) {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { // check all first: a refused record changes nothing
       int v = vpids[i];
       if (v <= 0 || v >= pidMax || isSet(v)) {
         throw new IllegalStateException(name(v) + " cannot be marked allocated: it is taken or out of range");
       }
-      set(v);
+    }
+    for (int i = 0; i < n; i++) {
+      set(vpids[i]);
     }
     if (n > 0) {
       lastPid = vpids[n - 1];
@@ -208,10 +210,12 @@ public final class PidMap {
    * @throws IllegalStateException if one is not allocated: the caller's record is corrupt
    */
   public void markFreed(int[] vpids, int n) {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { // check all first: a refused record changes nothing
       if (!isAllocated(vpids[i])) {
         throw new IllegalStateException(name(vpids[i]) + " cannot be marked free: it is not allocated");
       }
+    }
+    for (int i = 0; i < n; i++) {
       clear(vpids[i]);
     }
   }

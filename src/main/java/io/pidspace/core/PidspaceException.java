@@ -42,7 +42,7 @@ public final class PidspaceException extends RuntimeException {
   private final Code code;
 
   public PidspaceException(Code code, String message) {
-    super(message);
+    super(message, null, false, false); // a refusal is an answer, not a bug: no stack trace to fill
     this.code = code;
   }
 
