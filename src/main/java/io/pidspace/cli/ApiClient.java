@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -94,9 +95,11 @@ final class ApiClient {
       return new Answer(response.statusCode(), response.body());
     } catch (HttpTimeoutException e) {
       throw new NoAnswer("no answer from the pidspace node at " + base + " within " + timeout.toSeconds() + " s");
+    } catch (ConnectException e) {
+      // the JDK's ConnectException carries no message
+      throw new NoAnswer("cannot connect to a pidspace node at " + base + "; is `pidspace node` running there?");
     } catch (IOException e) {
-      String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-      throw new NoAnswer("cannot reach a pidspace node at " + base + " (" + reason + "); is `pidspace node` running there?");
+      throw new NoAnswer("no answer from the pidspace node at " + base + ": " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new NoAnswer("interrupted while waiting for " + base);

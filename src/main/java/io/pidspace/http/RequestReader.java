@@ -24,6 +24,8 @@ final class RequestReader {
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      // an error names the line and column, without echoing the body back
+      .disable(StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION)
       .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
       .build();
 
@@ -61,7 +63,8 @@ final class RequestReader {
     try {
       json = MAPPER.readTree(body.toArray());
     } catch (JsonProcessingException e) {
-      throw PidspaceException.badRequest("malformed JSON: " + e.getOriginalMessage());
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+      throw PidspaceException.badRequest("malformed JSON" + where + ": " + e.getOriginalMessage());
     } catch (IOException e) {
       throw PidspaceException.badRequest("unreadable body: " + e.getMessage());
     }

@@ -189,7 +189,7 @@ class ClientCommandsTest {
     Run run = pidspace("spaces", "--url", "http://127.0.0.1:" + closedPort);
     assertEquals(1, run.status());
     assertEquals("", run.out());
-    assertTrue(run.err().startsWith("pidspace spaces: cannot reach a pidspace node at http://127.0.0.1:" + closedPort),
+    assertTrue(run.err().startsWith("pidspace spaces: cannot connect to a pidspace node at http://127.0.0.1:" + closedPort),
         run.err());
 
     Run badUrl = pidspace("lookup", "5", "--url", "not a url");

@@ -191,6 +191,15 @@ class HttpApiTest {
     assertEquals(0, json(send("GET", "/v1/spaces/" + id, null)).get("allocated").asInt());
   }
 
+  @Test
+  void malformedJson_saysWhereWithoutEchoingTheBody() throws Exception {
+    HttpResponse<String> answer = send("POST", "/v1/spaces", "{\"id\": 5, \"secret\"");
+    assertError(answer, 400, "bad-request");
+    String message = JSON.readTree(answer.body()).get("message").asText();
+    assertTrue(message.startsWith("malformed JSON at line 1, column "), message);
+    assertFalse(message.contains("secret"), message);
+  }
+
   static List<String[]> badRequests() {
     int f = FIXTURE;
     int p = FIXTURE_PID;
