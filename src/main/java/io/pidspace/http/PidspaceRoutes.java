@@ -1,0 +1,239 @@
+package io.pidspace.http;
+
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntity;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.Authorization;
+import akka.http.javadsl.model.headers.HttpChallenge;
+import akka.http.javadsl.model.headers.Location;
+import akka.http.javadsl.model.headers.WWWAuthenticate;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.RejectionHandler;
+import akka.http.javadsl.server.Route;
+import akka.http.javadsl.unmarshalling.Unmarshaller;
+import akka.util.ByteString;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidspaceException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code /v1} routes over a {@link PidAuthority} (docs/http.md). Every request is answered
+ * from the authority's CompletionStage, never by blocking; every failure, a route that does not
+ * exist included, answers with a JSON {@code {"error": code, "message": …}} body.
+ */
+final class PidspaceRoutes extends AllDirectives {
+
+  private static final Logger log = LoggerFactory.getLogger(PidspaceRoutes.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final PidAuthority authority;
+  private final HttpSettings settings;
+  private final PidLayout layout;
+  private final int maxBatch;
+  private final byte[] token;
+
+  PidspaceRoutes(PidAuthority authority, HttpSettings settings) {
+    this.authority = authority;
+    this.settings = settings;
+    this.layout = authority.layout();
+    this.maxBatch = authority.settings().maxBatch();
+    this.token = settings.token().getBytes(StandardCharsets.UTF_8);
+  }
+
+  Route route() {
+    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
+        withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())))));
+  }
+
+  private Route spaceRoutes() {
+    return pathPrefix("spaces", () -> concat(
+        pathEnd(() -> concat(
+            get(() -> answer(this::listSpaces)),
+            post(() -> mutating(() -> withBody(this::createSpace))))),
+        pathPrefix(PathMatchers.segment(), id -> concat(
+            pathEnd(() -> concat(
+                get(() -> answer(() -> spaceStats(id))),
+                delete(() -> mutating(() -> answer(() -> destroySpace(id)))))),
+            path("pids", () -> post(() -> mutating(() ->
+                parameterOptional("count", count -> answer(() -> alloc(id, count))))))))));
+  }
+
+  private Route pidRoutes() {
+    return concat(
+        path("pids:free", () -> post(() -> mutating(() -> withBody(this::freeBatch)))),
+        path(PathMatchers.segment("pids").slash(PathMatchers.segment()), pid -> concat(
+            get(() -> answer(() -> lookup(pid))),
+            delete(() -> mutating(() -> answer(() -> free(pid)))))));
+  }
+
+  private CompletionStage<HttpResponse> listSpaces() {
+    return authority.spaces().thenApply(all ->
+        json(StatusCodes.OK, new ApiJson.Spaces(all.stream().map(ApiJson.Space::of).toList())));
+  }
+
+  private CompletionStage<HttpResponse> createSpace(ByteString body) {
+    JsonNode request = RequestReader.object(body, List.of("id", "pidMax"));
+    JsonNode id = RequestReader.field(request, "id");
+    JsonNode pidMax = RequestReader.field(request, "pidMax");
+    int space = id == null ? PidAuthority.ANY_ID : spaceId(RequestReader.integer(id, "id"));
+    int max = pidMax == null ? 0 : layout.checkPidMax(RequestReader.integer(pidMax, "pidMax"));
+    return authority.createSpace(space, max).thenApply(stats ->
+        json(StatusCodes.CREATED, ApiJson.Space.of(stats)).addHeader(Location.create("/v1/spaces/" + stats.space())));
+  }
+
+  private CompletionStage<HttpResponse> spaceStats(String id) {
+    return authority.stats(spaceId(id)).thenApply(stats -> json(StatusCodes.OK, ApiJson.Space.of(stats)));
+  }
+
+  private CompletionStage<HttpResponse> destroySpace(String id) {
+    return authority.destroySpace(spaceId(id)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  private CompletionStage<HttpResponse> alloc(String id, Optional<String> countParameter) {
+    int space = spaceId(id);
+    long count = countParameter.map(text -> RequestReader.integer(text, "count")).orElse(1L);
+    if (count < 1) {
+      throw PidspaceException.badRequest("count " + count + " must be at least 1");
+    }
+    if (count > maxBatch) {
+      throw ApiError.tooManyPids(count, maxBatch);
+    }
+    // a single alloc goes through the group commit of the space when the node is durable
+    CompletionStage<int[]> pids = count == 1
+        ? authority.alloc(space).thenApply(pid -> new int[] {pid})
+        : authority.alloc(space, (int) count);
+    return pids.thenApply(allocated -> json(StatusCodes.OK, new ApiJson.Pids(allocated)));
+  }
+
+  private CompletionStage<HttpResponse> lookup(String pid) {
+    return authority.lookup(pid(pid)).thenApply(info -> json(StatusCodes.OK, info));
+  }
+
+  private CompletionStage<HttpResponse> free(String pid) {
+    return authority.free(pid(pid)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  /** Pids that are not global pids at all make the whole request bad; the rest are freed or refused one by one. */
+  private CompletionStage<HttpResponse> freeBatch(ByteString body) {
+    JsonNode pidList = RequestReader.field(RequestReader.object(body, List.of("pids")), "pids");
+    if (pidList == null || !pidList.isArray()) {
+      throw PidspaceException.badRequest("the body must be {\"pids\": [global pids]}");
+    }
+    if (pidList.size() > maxBatch) {
+      throw ApiError.tooManyPids(pidList.size(), maxBatch);
+    }
+    int[] pids = new int[pidList.size()];
+    for (int i = 0; i < pids.length; i++) {
+      pids[i] = layout.checkPid(RequestReader.integer(pidList.get(i), "pids[" + i + "]"));
+    }
+    return authority.free(pids).thenApply(result -> json(StatusCodes.OK, ApiJson.Freed.of(result)));
+  }
+
+  private int spaceId(String text) {
+    return spaceId(RequestReader.integer(text, "space id"));
+  }
+
+  private int spaceId(long id) {
+    if (id < 0 || id >= layout.maxSpaces()) {
+      throw PidspaceException.outOfRange("space " + id + " is outside 0.." + (layout.maxSpaces() - 1));
+    }
+    return (int) id;
+  }
+
+  private int pid(String text) {
+    return layout.checkPid(RequestReader.integer(text, "pid"));
+  }
+
+  /** Answers with what {@code work} completes with; a refusal, thrown or completed, becomes its JSON error. */
+  private Route answer(Supplier<CompletionStage<HttpResponse>> work) {
+    CompletionStage<HttpResponse> response;
+    try {
+      response = work.get();
+    } catch (RuntimeException refusal) {
+      response = CompletableFuture.failedStage(refusal);
+    }
+    return completeWithFuture(response.exceptionally(PidspaceRoutes::error));
+  }
+
+  private Route withBody(Function<ByteString, CompletionStage<HttpResponse>> handler) {
+    return entity(Unmarshaller.entityToByteString(), body -> answer(() -> handler.apply(body)));
+  }
+
+  /** With a token set, a request that changes state must carry it; reads stay open. */
+  private Route mutating(Supplier<Route> inner) {
+    if (!settings.tokenRequired()) {
+      return inner.get();
+    }
+    return optionalHeaderValueByType(Authorization.class, header -> {
+      if (header.isEmpty() || !header.get().credentials().scheme().equalsIgnoreCase("bearer")) {
+        return unauthorized("this node needs a bearer token for changes: Authorization: Bearer <token>");
+      }
+      byte[] given = header.get().credentials().token().getBytes(StandardCharsets.UTF_8);
+      // constant time, so the answer's timing says nothing about the token
+      return MessageDigest.isEqual(given, token) ? inner.get() : unauthorized("the bearer token is wrong");
+    });
+  }
+
+  private Route unauthorized(String message) {
+    return complete(json(StatusCodes.UNAUTHORIZED, new ApiJson.Error("unauthorized", message))
+        .addHeader(WWWAuthenticate.create(HttpChallenge.createOAuth2("pidspace"))));
+  }
+
+  private static HttpResponse error(Throwable failure) {
+    ApiError error = ApiError.of(failure);
+    if (error.status().intValue() == StatusCodes.INTERNAL_SERVER_ERROR.intValue()) {
+      log.error("request failed unexpectedly", failure);
+    }
+    return json(error.status(), new ApiJson.Error(error.code(), error.getMessage()));
+  }
+
+  private static HttpResponse json(StatusCode status, Object body) {
+    try {
+      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write " + body + " as JSON", e);
+    }
+  }
+
+  private ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder().matchAny(e -> complete(error(e))).build();
+  }
+
+  /**
+   * Akka's own rejection handling (404 for no route, 405 for a wrong method, 413 for a body past
+   * {@code max-body}, …) in the API's JSON shape, with codes of our own: Akka's reason phrases
+   * change between versions.
+   */
+  private RejectionHandler rejectionHandler() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
+      int status = response.status().intValue();
+      String message = status == StatusCodes.PAYLOAD_TOO_LARGE.intValue()
+          ? "the body is larger than pidspace.http.max-body, " + settings.maxBody() + " bytes"
+          : response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : response.status().reason();
+      String code = switch (status) {
+        case 404 -> "not-found";
+        case 405 -> "method-not-allowed";
+        case 413 -> "body-too-large";
+        default -> "bad-request";
+      };
+      return response.withEntity(json(response.status(), new ApiJson.Error(code, message)).entity());
+    });
+  }
+}

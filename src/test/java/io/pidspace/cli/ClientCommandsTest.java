@@ -1,0 +1,215 @@
+package io.pidspace.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.http.HttpSettings;
+import io.pidspace.http.PidspaceHttp;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** The client commands against a real node API (127.0.0.1, a free port) over an in-memory authority. */
+class ClientCommandsTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String TOKEN = "t0ken";
+
+  private static PidAuthority authority;
+  private static String url;
+  private static String guardedUrl;
+
+  @BeforeAll
+  static void start() throws Exception {
+    authority = PidAuthority.start(ConfigFactory.empty());
+    HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
+    url = "http://127.0.0.1:" + PidspaceHttp.bind(authority.system(), authority, settings)
+        .toCompletableFuture().get().localAddress().getPort();
+    HttpSettings withToken = new HttpSettings(settings.interfaceName(), 0, TOKEN, settings.maxBody(), settings.terminationDeadline());
+    guardedUrl = "http://127.0.0.1:" + PidspaceHttp.bind(authority.system(), authority, withToken)
+        .toCompletableFuture().get().localAddress().getPort();
+  }
+
+  @AfterAll
+  static void stop() {
+    authority.close();
+  }
+
+  /** The exit status and what one command printed. */
+  record Run(int status, String out, String err) {
+    List<String> lines() {
+      return out.lines().toList();
+    }
+  }
+
+  private static Run pidspace(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cli = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
+    int status = cli.execute(args);
+    return new Run(status, out.toString(), err.toString());
+  }
+
+  /** {@code args} with {@code --url} of the test node added at the end. */
+  private static Run client(String... args) {
+    return pidspace(Stream.concat(Arrays.stream(args), Stream.of("--url", url)).toArray(String[]::new));
+  }
+
+  private static int createSpace() {
+    Run created = client("spaces", "create");
+    assertEquals(0, created.status(), created.err());
+    return Integer.parseInt(created.out().replaceAll("created space (\\d+).*\\s*", "$1"));
+  }
+
+  @Test
+  void spacesCreate_printsTheNewSpaceAndListShowsIt() {
+    Run created = client("spaces", "create", "--id", "42", "--pid-max", "1000");
+    assertEquals(0, created.status(), created.err());
+    assertEquals("created space 42 (pid_max 1000)", created.out().strip());
+
+    Run list = client("spaces");
+    assertEquals(0, list.status(), list.err());
+    assertEquals("SPACE   PID_MAX ALLOCATED  LAST_PID PAGES", list.lines().get(0));
+    assertTrue(list.lines().contains("   42      1000         0         1     0"), list.out());
+
+    Run show = client("spaces", "show", "42");
+    assertEquals(List.of("SPACE   PID_MAX ALLOCATED  LAST_PID PAGES", "   42      1000         0         1     0"), show.lines());
+  }
+
+  @Test
+  void spacesCreate_refusedPrintsTheServersMessageAndExits1() {
+    assertEquals(0, client("spaces", "create", "--id", "43").status());
+    Run again = client("spaces", "create", "--id", "43");
+    assertEquals(1, again.status());
+    assertEquals("", again.out());
+    assertEquals("pidspace spaces create: space 43 already exists (space-id-in-use)", again.err().strip());
+
+    Run badPidMax = client("spaces", "create", "--pid-max", "7");
+    assertEquals(1, badPidMax.status());
+    assertTrue(badPidMax.err().contains("(out-of-range)"), badPidMax.err());
+  }
+
+  @Test
+  void spacesDestroy_removesTheSpace() {
+    int id = createSpace();
+    Run destroyed = client("spaces", "destroy", String.valueOf(id));
+    assertEquals(0, destroyed.status(), destroyed.err());
+    assertEquals("destroyed space " + id, destroyed.out().strip());
+    Run gone = client("spaces", "show", String.valueOf(id));
+    assertEquals(1, gone.status());
+    assertEquals("pidspace spaces show: space " + id + " does not exist (unknown-space)", gone.err().strip());
+    assertEquals(1, client("spaces", "destroy", "0").status());
+  }
+
+  @Test
+  void alloc_printsOneGlobalPidALine() {
+    int id = createSpace();
+    int first = (id << 22) | 2;
+    assertEquals(List.of(String.valueOf(first)), client("alloc", String.valueOf(id)).lines());
+    Run three = client("alloc", String.valueOf(id), "--count", "3");
+    assertEquals(0, three.status(), three.err());
+    assertEquals(List.of(String.valueOf(first + 1), String.valueOf(first + 2), String.valueOf(first + 3)), three.lines());
+
+    Run unknown = client("alloc", "400");
+    assertEquals(1, unknown.status());
+    assertEquals("pidspace alloc: space 400 does not exist (unknown-space)", unknown.err().strip());
+    assertEquals(1, client("alloc", String.valueOf(id), "--count", "0").status());
+  }
+
+  @Test
+  void lookup_printsSpaceVpidAndWhetherAllocated() {
+    int id = createSpace();
+    String pid = client("alloc", String.valueOf(id)).out().strip();
+    assertEquals("pid " + pid + ": space " + id + ", vpid 2, allocated", client("lookup", pid).out().strip());
+    Run bad = client("lookup", "-1");
+    assertEquals(1, bad.status());
+    assertTrue(bad.err().startsWith("pidspace lookup: pid -1 is outside"), bad.err());
+  }
+
+  @Test
+  void free_printsWhatWasFreedAndEachRefusal() {
+    int id = createSpace();
+    List<String> pids = client("alloc", String.valueOf(id), "--count", "2").lines();
+    Run freed = client("free", pids.get(0), pids.get(1));
+    assertEquals(0, freed.status(), freed.err());
+    assertEquals(List.of("freed " + pids.get(0), "freed " + pids.get(1)), freed.lines());
+
+    String live = client("alloc", String.valueOf(id)).out().strip();
+    Run partly = client("free", live, pids.get(1));
+    assertEquals(1, partly.status());
+    assertEquals(List.of("freed " + live), partly.lines());
+    String refusal = partly.err().strip();
+    assertTrue(refusal.startsWith("pidspace free: pid " + pids.get(1) + ": "), refusal);
+    assertTrue(refusal.endsWith(" is not allocated (not-allocated)"), refusal);
+  }
+
+  @Test
+  void json_printsTheServersAnswer() throws Exception {
+    int id = createSpace();
+    Run alloc = client("alloc", String.valueOf(id), "--count", "2", "--json");
+    assertEquals(0, alloc.status(), alloc.err());
+    JsonNode pids = JSON.readTree(alloc.out()).get("pids");
+    assertEquals(2, pids.size());
+
+    Run space = client("spaces", "show", String.valueOf(id), "--json");
+    assertEquals(2, JSON.readTree(space.out()).get("allocated").asInt());
+
+    Run refused = client("alloc", "401", "--json");
+    assertEquals(1, refused.status());
+    assertEquals("unknown-space", JSON.readTree(refused.out()).get("error").asText());
+  }
+
+  @Test
+  void token_isSentWhenGiven() {
+    Run without = pidspace("spaces", "create", "--url", guardedUrl);
+    assertEquals(1, without.status());
+    assertTrue(without.err().contains("(unauthorized)"), without.err());
+    Run with = pidspace("spaces", "create", "--url", guardedUrl, "--token", TOKEN);
+    assertEquals(0, with.status(), with.err());
+    assertEquals(0, pidspace("spaces", "--url", guardedUrl).status());
+  }
+
+  @Test
+  void unreachableNode_saysSoAndExits1() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    Run run = pidspace("spaces", "--url", "http://127.0.0.1:" + closedPort);
+    assertEquals(1, run.status());
+    assertEquals("", run.out());
+    assertTrue(run.err().startsWith("pidspace spaces: cannot connect to a pidspace node at http://127.0.0.1:" + closedPort),
+        run.err());
+
+    Run badUrl = pidspace("lookup", "5", "--url", "not a url");
+    assertEquals(1, badUrl.status());
+    assertTrue(badUrl.err().contains("is not a usable --url"), badUrl.err());
+  }
+
+  @Test
+  void badUsage_exits2WithoutAsking() {
+    Run run = pidspace("alloc", "abc", "--url", url);
+    assertEquals(2, run.status());
+    assertTrue(run.err().contains("abc"), run.err());
+    assertEquals(2, pidspace("free", "--url", url).status());
+  }
+
+  @Test
+  void help_listsTheClientCommands() {
+    String usage = pidspace("--help").out();
+    for (String command : List.of("spaces", "alloc", "free", "lookup")) {
+      assertTrue(usage.contains(command), usage);
+    }
+  }
+}

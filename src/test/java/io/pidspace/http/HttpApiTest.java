@@ -1,0 +1,360 @@
+package io.pidspace.http;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.http.javadsl.ServerBinding;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.api.PidAuthority;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The API on a real server (127.0.0.1, a free port) over a real in-memory authority: every route,
+ * every kind of bad input (a 4xx with a JSON error, and the state unchanged), the token.
+ */
+class HttpApiTest {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int SHIFT = 22;
+  private static final int MAX_BATCH = 50;
+  private static final String TOKEN = "s3cret";
+  /** A space the bad-input cases aim at: pid_max 1000, with {@link #FIXTURE_PID} allocated. */
+  private static final int FIXTURE = 100;
+  private static final int FIXTURE_PID = (FIXTURE << SHIFT) | 2;
+
+  private static PidAuthority authority;
+  private static String open;
+  private static String guarded;
+  private static final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  @BeforeAll
+  static void start() throws Exception {
+    authority = PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "pidspace.max-batch", MAX_BATCH,
+        "pidspace.http.max-body", "4k")));
+    HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
+    open = baseUrl(PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get());
+    HttpSettings withToken = new HttpSettings(settings.interfaceName(), 0, TOKEN, settings.maxBody(), settings.terminationDeadline());
+    guarded = baseUrl(PidspaceHttp.bind(authority.system(), authority, withToken).toCompletableFuture().get());
+    assertEquals(201, send("POST", "/v1/spaces", "{\"id\": " + FIXTURE + ", \"pidMax\": 1000}").statusCode());
+    assertEquals(List.of(FIXTURE_PID), pids(send("POST", "/v1/spaces/" + FIXTURE + "/pids", "")));
+  }
+
+  @AfterAll
+  static void stop() {
+    authority.close();
+  }
+
+  private static String baseUrl(ServerBinding binding) {
+    return "http://127.0.0.1:" + binding.localAddress().getPort();
+  }
+
+  @Test
+  void createSpace_answers201WithTheSpaceAndItsLocation() throws Exception {
+    HttpResponse<String> created = send("POST", "/v1/spaces", "{}");
+    assertEquals(201, created.statusCode());
+    assertEquals("application/json", created.headers().firstValue("Content-Type").orElseThrow());
+    JsonNode space = JSON.readTree(created.body());
+    int id = space.get("id").asInt();
+    assertTrue(id >= 1);
+    assertEquals(32768, space.get("pidMax").asInt());
+    assertEquals(0, space.get("allocated").asInt());
+    assertEquals(1, space.get("lastPid").asInt());
+    assertEquals("/v1/spaces/" + id, created.headers().firstValue("Location").orElseThrow());
+    assertEquals(space, json(send("GET", "/v1/spaces/" + id, null)));
+  }
+
+  @Test
+  void createSpace_takesAnEmptyBodyAndAGivenIdAndPidMax() throws Exception {
+    assertEquals(201, send("POST", "/v1/spaces", "").statusCode());
+    HttpResponse<String> created = send("POST", "/v1/spaces", "{\"id\": 200, \"pidMax\": 500}");
+    assertEquals(201, created.statusCode());
+    assertEquals(200, JSON.readTree(created.body()).get("id").asInt());
+    assertEquals(500, JSON.readTree(created.body()).get("pidMax").asInt());
+    assertError(send("POST", "/v1/spaces", "{\"id\": 200}"), 409, "space-id-in-use");
+  }
+
+  @Test
+  void listSpaces_holdsEverySpaceWithItsStats() throws Exception {
+    int id = createSpace();
+    send("POST", "/v1/spaces/" + id + "/pids?count=3", "");
+    JsonNode spaces = json(send("GET", "/v1/spaces", null)).get("spaces");
+    List<Integer> ids = new ArrayList<>();
+    spaces.forEach(s -> ids.add(s.get("id").asInt()));
+    assertTrue(ids.containsAll(List.of(0, FIXTURE, id)), ids.toString());
+    for (JsonNode s : spaces) {
+      if (s.get("id").asInt() == id) {
+        assertEquals(3, s.get("allocated").asInt());
+        assertEquals(4, s.get("lastPid").asInt());
+        assertEquals(1, s.get("pagesInUse").asInt());
+      }
+    }
+  }
+
+  @Test
+  void destroySpace_answers204AndTheSpaceIsGone() throws Exception {
+    int id = createSpace();
+    int pid = pids(send("POST", "/v1/spaces/" + id + "/pids", "")).get(0);
+    assertEquals(204, send("DELETE", "/v1/spaces/" + id, null).statusCode());
+    assertError(send("GET", "/v1/spaces/" + id, null), 404, "unknown-space");
+    assertError(send("DELETE", "/v1/spaces/" + id, null), 404, "unknown-space");
+    assertError(send("POST", "/v1/spaces/" + id + "/pids", ""), 404, "unknown-space");
+    assertError(send("DELETE", "/v1/pids/" + pid, null), 404, "unknown-space");
+  }
+
+  @Test
+  void alloc_answersGlobalPidsInNextFitOrder() throws Exception {
+    int id = createSpace();
+    int first = (id << SHIFT) | 2;
+    assertEquals(List.of(first), pids(send("POST", "/v1/spaces/" + id + "/pids", "")));
+    assertEquals(List.of(first + 1, first + 2, first + 3), pids(send("POST", "/v1/spaces/" + id + "/pids?count=3", "")));
+    assertEquals(List.of(first + 4), pids(send("POST", "/v1/spaces/" + id + "/pids?count=1", "")));
+  }
+
+  @Test
+  void alloc_answers409WhenTheSpaceIsExhausted() throws Exception {
+    int id = createSpace("{\"pidMax\": 301}");
+    int handedOut = 0;
+    for (int i = 0; i < 6; i++) {
+      handedOut += pids(send("POST", "/v1/spaces/" + id + "/pids?count=" + MAX_BATCH, "")).size();
+    }
+    assertEquals(300, handedOut); // vpids 1..300
+    assertError(send("POST", "/v1/spaces/" + id + "/pids", ""), 409, "space-exhausted");
+    assertError(send("POST", "/v1/spaces/" + id + "/pids?count=5", ""), 409, "space-exhausted");
+  }
+
+  @Test
+  void lookup_decodesAGlobalPid() throws Exception {
+    int id = createSpace();
+    int pid = pids(send("POST", "/v1/spaces/" + id + "/pids", "")).get(0);
+    JsonNode info = json(send("GET", "/v1/pids/" + pid, null));
+    assertEquals(pid, info.get("pid").asInt());
+    assertEquals(id, info.get("space").asInt());
+    assertEquals(2, info.get("vpid").asInt());
+    assertTrue(info.get("allocated").asBoolean());
+    assertFalse(json(send("GET", "/v1/pids/" + (pid + 1), null)).get("allocated").asBoolean());
+  }
+
+  @Test
+  void free_answers204ThenNotAllocated() throws Exception {
+    int id = createSpace();
+    int pid = pids(send("POST", "/v1/spaces/" + id + "/pids", "")).get(0);
+    assertEquals(204, send("DELETE", "/v1/pids/" + pid, null).statusCode());
+    assertFalse(json(send("GET", "/v1/pids/" + pid, null)).get("allocated").asBoolean());
+    assertError(send("DELETE", "/v1/pids/" + pid, null), 404, "not-allocated");
+  }
+
+  @Test
+  void freeBatch_freesWhatItCanAndGivesAReasonForTheRest() throws Exception {
+    int id = createSpace();
+    List<Integer> pids = pids(send("POST", "/v1/spaces/" + id + "/pids?count=2", ""));
+    int neverAllocated = pids.get(1) + 10;
+    int beyondPidMax = (id << SHIFT) | 40_000;
+    int unknownSpace = (300 << SHIFT) | 5;
+    HttpResponse<String> answer = send("POST", "/v1/pids:free",
+        "{\"pids\": [" + pids.get(0) + ", " + pids.get(1) + ", " + neverAllocated + ", " + beyondPidMax + ", "
+            + unknownSpace + ", 0]}");
+    assertEquals(200, answer.statusCode());
+    JsonNode result = JSON.readTree(answer.body());
+    List<Integer> freed = new ArrayList<>();
+    result.get("freed").forEach(p -> freed.add(p.asInt()));
+    assertEquals(pids, freed.stream().sorted().toList());
+    Map<Integer, String> refused = new java.util.HashMap<>();
+    result.get("refused").forEach(r -> {
+      refused.put(r.get("pid").asInt(), r.get("error").asText());
+      assertFalse(r.get("message").asText().isEmpty());
+    });
+    assertEquals(Map.of(
+        neverAllocated, "not-allocated",
+        beyondPidMax, "out-of-range",
+        unknownSpace, "unknown-space",
+        0, "reserved-pid"), refused);
+    assertEquals(0, json(send("GET", "/v1/spaces/" + id, null)).get("allocated").asInt());
+  }
+
+  @Test
+  void malformedJson_saysWhereWithoutEchoingTheBody() throws Exception {
+    HttpResponse<String> answer = send("POST", "/v1/spaces", "{\"id\": 5, \"secret\"");
+    assertError(answer, 400, "bad-request");
+    String message = JSON.readTree(answer.body()).get("message").asText();
+    assertTrue(message.startsWith("malformed JSON at line 1, column "), message);
+    assertFalse(message.contains("secret"), message);
+  }
+
+  static List<String[]> badRequests() {
+    int f = FIXTURE;
+    int p = FIXTURE_PID;
+    String tooManyPids = IntStream.range(0, MAX_BATCH + 1).mapToObj(i -> String.valueOf(p))
+        .collect(Collectors.joining(",", "{\"pids\": [", "]}"));
+    String oversized = "{\"pids\": [" + p + "]" + " ".repeat(5000) + "}";
+    return List.of(
+        // method, path, body, status, error code
+        new String[] {"POST", "/v1/spaces", "{", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "[]", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{} {}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": \"7\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": 7.5}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": true}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": 7, \"id\": 8}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"pid_max\": 1000}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": -1}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": 512}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": 99999999999999999999999}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"pidMax\": 300}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"pidMax\": 0}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"pidMax\": 4194305}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": " + f + "}", "409", "space-id-in-use"},
+        new String[] {"POST", "/v1/spaces", oversized, "413", "body-too-large"},
+        new String[] {"GET", "/v1/spaces/abc", null, "400", "bad-request"},
+        new String[] {"GET", "/v1/spaces/-3", null, "400", "out-of-range"},
+        new String[] {"GET", "/v1/spaces/300", null, "404", "unknown-space"},
+        new String[] {"DELETE", "/v1/spaces/0", null, "409", "default-space"},
+        new String[] {"DELETE", "/v1/spaces/300", null, "404", "unknown-space"},
+        new String[] {"DELETE", "/v1/spaces/1e3", null, "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/abc/pids", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/-1/pids", "", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/4294967296/pids", "", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/300/pids", "", "404", "unknown-space"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=0", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=-5", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=x", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=1.5", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=99999999999999999999", "", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids?count=" + (MAX_BATCH + 1), "", "413", "too-many-pids"},
+        new String[] {"GET", "/v1/pids/-1", null, "400", "out-of-range"},
+        new String[] {"GET", "/v1/pids/abc", null, "400", "bad-request"},
+        new String[] {"GET", "/v1/pids/2147483648", null, "400", "out-of-range"},
+        new String[] {"DELETE", "/v1/pids/-1", null, "400", "out-of-range"},
+        new String[] {"DELETE", "/v1/pids/0", null, "400", "reserved-pid"},
+        new String[] {"DELETE", "/v1/pids/" + (p + 1), null, "404", "not-allocated"},
+        new String[] {"DELETE", "/v1/pids/" + ((f << SHIFT) | 40_000), null, "400", "out-of-range"},
+        new String[] {"DELETE", "/v1/pids/" + ((300 << SHIFT) | 5), null, "404", "unknown-space"},
+        new String[] {"POST", "/v1/pids:free", "", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": " + p + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [" + p + ", \"5\"]}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [" + p + ", -1]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [" + p + ", 2147483648]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [" + p + "], \"force\": true}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", tooManyPids, "413", "too-many-pids"},
+        new String[] {"POST", "/v1/pids:free", oversized, "413", "body-too-large"},
+        new String[] {"GET", "/v1/pids:free", null, "405", "method-not-allowed"},
+        new String[] {"PUT", "/v1/spaces", "{}", "405", "method-not-allowed"},
+        new String[] {"PATCH", "/v1/pids/" + p, "{}", "405", "method-not-allowed"},
+        new String[] {"GET", "/v1/spaces/" + f + "/pids", null, "405", "method-not-allowed"},
+        new String[] {"GET", "/", null, "404", "not-found"},
+        new String[] {"GET", "/v1/nothing", null, "404", "not-found"},
+        new String[] {"GET", "/v2/spaces", null, "404", "not-found"},
+        new String[] {"DELETE", "/v1/spaces/" + f + "/pids/" + p, null, "404", "not-found"});
+  }
+
+  @ParameterizedTest(name = "{0} {1} {2} -> {3} {4}")
+  @MethodSource("badRequests")
+  void badRequest_answers4xxWithAJsonErrorAndChangesNothing(
+      String method, String path, String body, String status, String code) throws Exception {
+    String before = state();
+    assertError(send(method, path, body), Integer.parseInt(status), code);
+    assertEquals(before, state());
+  }
+
+  @Test
+  void token_guardsEveryMutatingRouteAndNoRead() throws Exception {
+    String before = state();
+    assertUnauthorized(sendTo(guarded, "POST", "/v1/spaces", "{}", null));
+    assertUnauthorized(sendTo(guarded, "POST", "/v1/spaces", "{}", "Bearer wrong"));
+    assertUnauthorized(sendTo(guarded, "POST", "/v1/spaces", "{}", "Basic " + TOKEN));
+    assertUnauthorized(sendTo(guarded, "DELETE", "/v1/spaces/" + FIXTURE, null, null));
+    assertUnauthorized(sendTo(guarded, "POST", "/v1/spaces/" + FIXTURE + "/pids", "", null));
+    assertUnauthorized(sendTo(guarded, "DELETE", "/v1/pids/" + FIXTURE_PID, null, null));
+    assertUnauthorized(sendTo(guarded, "POST", "/v1/pids:free", "{\"pids\": [" + FIXTURE_PID + "]}", "Bearer s3cre"));
+    assertEquals(before, state());
+
+    assertEquals(200, sendTo(guarded, "GET", "/v1/spaces", null, null).statusCode());
+    assertEquals(200, sendTo(guarded, "GET", "/v1/spaces/" + FIXTURE, null, null).statusCode());
+    assertEquals(200, sendTo(guarded, "GET", "/v1/pids/" + FIXTURE_PID, null, null).statusCode());
+    HttpResponse<String> created = sendTo(guarded, "POST", "/v1/spaces", "{}", "Bearer " + TOKEN);
+    assertEquals(201, created.statusCode());
+    int id = JSON.readTree(created.body()).get("id").asInt();
+    assertEquals(204, sendTo(guarded, "DELETE", "/v1/spaces/" + id, null, "bearer " + TOKEN).statusCode());
+  }
+
+  private static void assertUnauthorized(HttpResponse<String> response) throws Exception {
+    assertError(response, 401, "unauthorized");
+    assertTrue(response.headers().firstValue("WWW-Authenticate").orElseThrow().startsWith("Bearer"));
+  }
+
+  /** Everything the API can say about the spaces and the fixture's pids: equal before and after a refusal. */
+  private static String state() throws Exception {
+    return send("GET", "/v1/spaces", null).body()
+        + send("GET", "/v1/pids/" + FIXTURE_PID, null).body()
+        + send("GET", "/v1/pids/" + (FIXTURE_PID + 1), null).body();
+  }
+
+  private static void assertError(HttpResponse<String> response, int status, String code) throws Exception {
+    assertEquals(status, response.statusCode(), response.body());
+    assertEquals("application/json", response.headers().firstValue("Content-Type").orElseThrow());
+    JsonNode error = JSON.readTree(response.body());
+    assertEquals(code, error.get("error").asText(), response.body());
+    assertFalse(error.get("message").asText().isBlank(), response.body());
+  }
+
+  private static int createSpace() throws Exception {
+    return createSpace("{}");
+  }
+
+  private static int createSpace(String body) throws Exception {
+    HttpResponse<String> created = send("POST", "/v1/spaces", body);
+    assertEquals(201, created.statusCode(), created.body());
+    return JSON.readTree(created.body()).get("id").asInt();
+  }
+
+  private static List<Integer> pids(HttpResponse<String> response) throws Exception {
+    assertEquals(200, response.statusCode(), response.body());
+    List<Integer> pids = new ArrayList<>();
+    JSON.readTree(response.body()).get("pids").forEach(p -> pids.add(p.asInt()));
+    return pids;
+  }
+
+  private static JsonNode json(HttpResponse<String> response) throws Exception {
+    assertEquals(200, response.statusCode(), response.body());
+    return JSON.readTree(response.body());
+  }
+
+  private static HttpResponse<String> send(String method, String path, String body) throws Exception {
+    return sendTo(open, method, path, body, null);
+  }
+
+  private static HttpResponse<String> sendTo(String base, String method, String path, String body, String authorization)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(base + path))
+        .timeout(Duration.ofSeconds(20))
+        .method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(body));
+    if (body != null) {
+      request.header("Content-Type", "application/json");
+    }
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
+    return client.send(request.build(), BodyHandlers.ofString());
+  }
+}
