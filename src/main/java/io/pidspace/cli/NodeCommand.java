@@ -1,0 +1,131 @@
+package io.pidspace.cli;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
+import akka.management.javadsl.AkkaManagement;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.http.HttpSettings;
+import io.pidspace.http.PidspaceHttp;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "node",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs one node of the pid authority: a cluster member that hosts spaces, the JSON HTTP API and the "
+          + "health endpoints (/alive, /ready). Alone it forms a cluster of its own; with --seed it joins one.",
+      "Config: --config FILE (default conf/application.conf when present), then -D…, then the defaults."
+    })
+final class NodeCommand implements Callable<Integer> {
+
+  @Option(names = "--config", description = "HOCON node config. Default: conf/application.conf if it exists.")
+  Path configFile;
+
+  @Option(names = "--host", description = "Address to bind and advertise. Default: 127.0.0.1.")
+  String host;
+
+  @Option(names = "--port", description = "Artery (cluster) port. Default: 25520.")
+  Integer port;
+
+  @Option(names = "--http-port", description = "Port of the JSON HTTP API. Default: 8080.")
+  Integer httpPort;
+
+  @Option(names = "--management-port", description = "Port of the health endpoints. Default: 8558.")
+  Integer managementPort;
+
+  @Option(names = "--seed", description = "Seed node host:port, repeatable. Default: none (this node starts a cluster).")
+  List<String> seeds;
+
+  @Option(names = "--data-dir", description = "Directory of the H2 journal. Default: ./data.")
+  Path dataDir;
+
+  @Option(names = "--persistence", description = "jdbc (default) or none (memory only; refuses to join other nodes).")
+  String persistence;
+
+  @Override
+  public Integer call() throws Exception {
+    Config config = nodeConfig();
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", config);
+    try {
+      PidAuthority authority = PidAuthority.get(system);
+      AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      join(system, config);
+      InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress();
+      String http = "http://" + api.getHostString() + ":" + api.getPort();
+      Cluster cluster = Cluster.get(system);
+      System.out.printf("pidspace node %s: HTTP API %s, health http://%s:%d/ready, journal %s%n",
+          cluster.selfMember().address(), http,
+          config.getString("akka.management.http.hostname"), config.getInt("akka.management.http.port"),
+          authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)");
+    } catch (Exception e) {
+      System.err.println("pidspace node: cannot start: " + e.getMessage());
+      system.terminate();
+      return 1;
+    }
+    system.getWhenTerminated().toCompletableFuture().join(); // SIGTERM leaves the cluster gracefully
+    return 0;
+  }
+
+  private Config nodeConfig() {
+    Map<String, Object> options = new HashMap<>();
+    if (host != null) {
+      options.put("akka.remote.artery.canonical.hostname", host);
+      options.put("akka.management.http.hostname", host);
+      options.put("pidspace.http.interface", host);
+    }
+    if (port != null) {
+      options.put("akka.remote.artery.canonical.port", port);
+    }
+    if (httpPort != null) {
+      options.put("pidspace.http.port", httpPort);
+    }
+    if (managementPort != null) {
+      options.put("akka.management.http.port", managementPort);
+    }
+    if (seeds != null) {
+      options.put("akka.cluster.seed-nodes", seeds.stream().map(s -> "akka://pidspace@" + s).toList());
+    }
+    if (dataDir != null) {
+      options.put("pidspace.data-dir", dataDir.toAbsolutePath().toString());
+    }
+    if (persistence != null) {
+      options.put("pidspace.persistence", persistence);
+    }
+    Path file = configFile != null ? configFile : Path.of("conf", "application.conf");
+    Config fileConfig = Files.isRegularFile(file) || configFile != null
+        ? ConfigFactory.parseFileAnySyntax(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false))
+        : ConfigFactory.empty();
+    return ConfigFactory.load(ConfigFactory.parseMap(options)
+        .withFallback(fileConfig)
+        .withFallback(ConfigFactory.parseResources("pidspace-node.conf")));
+  }
+
+  /** Static seed nodes join by themselves; with none, bootstrap (when configured) or this node alone. */
+  private static void join(ActorSystem<?> system, Config config) {
+    if (!config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
+      return;
+    }
+    if (config.getBoolean("pidspace.node.bootstrap")) {
+      ClusterBootstrap.get(system).start();
+    } else {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+  }
+}
