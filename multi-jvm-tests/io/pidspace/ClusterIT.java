@@ -1,0 +1,318 @@
+package io.pidspace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.h2.tools.Server;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Three real node JVMs from the built jar on 127.0.0.1, sharing one journal: an H2 TCP server
+ * started here, or PostgreSQL when {@code PIDSPACE_TEST_PG_URL} is set. The scenarios run in
+ * order on one cluster; a load of allocs and frees runs through the failures, and no pid may
+ * ever be live twice, nor an acknowledged alloc or free be lost.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+
+  private static final Duration READY = Duration.ofSeconds(120);
+  private static final int SPACES = 6;
+
+  private Server h2;
+  private final List<NodeProcess> nodes = new ArrayList<>();
+  private Load load;
+
+  @BeforeAll
+  void startCluster() throws Exception {
+    List<String> settings = new ArrayList<>(journalSettings());
+    settings.add("akka.cluster.split-brain-resolver.stable-after=3s");
+    settings.add("akka.loglevel=INFO");
+    Path logs = Files.createDirectories(Path.of("target", "cluster-logs"));
+    List<Integer> ports = List.of(NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort());
+    for (int i = 0; i < 3; i++) {
+      nodes.add(new NodeProcess("node-" + (i + 1), ports.get(i), ports, settings, logs));
+    }
+    for (NodeProcess node : nodes) {
+      node.start();
+    }
+    for (NodeProcess node : nodes) {
+      node.awaitReady(READY);
+    }
+    for (int i = 1; i <= SPACES; i++) {
+      NodeProcess via = nodes.get(i % 3);
+      assertEquals(201, via.call("POST", "/v1/spaces", "{}").status(), "create a space via " + via);
+    }
+  }
+
+  /** The shared journal: PostgreSQL in a fresh schema when CI provides one, else an H2 TCP server. */
+  private List<String> journalSettings() throws Exception {
+    String pg = System.getenv("PIDSPACE_TEST_PG_URL");
+    if (pg != null && !pg.isBlank()) {
+      String user = System.getenv().getOrDefault("PIDSPACE_TEST_PG_USER", "pidspace");
+      String password = System.getenv().getOrDefault("PIDSPACE_TEST_PG_PASSWORD", "pidspace");
+      String schema = "cluster_" + System.currentTimeMillis();
+      try (Connection c = DriverManager.getConnection(pg, user, password); Statement s = c.createStatement()) {
+        s.execute("CREATE SCHEMA " + schema);
+      }
+      System.out.println("cluster journal: PostgreSQL, schema " + schema);
+      return List.of(
+          "pidspace.jdbc.url=" + pg + (pg.contains("?") ? "&" : "?") + "currentSchema=" + schema,
+          "pidspace.jdbc.user=" + user,
+          "pidspace.jdbc.password=" + password,
+          "pidspace.jdbc.driver=org.postgresql.Driver",
+          "pidspace.jdbc.profile=slick.jdbc.PostgresProfile$");
+    }
+    h2 = Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
+    System.out.println("cluster journal: H2 TCP server on port " + h2.getPort());
+    return List.of("pidspace.jdbc.url=jdbc:h2:tcp://127.0.0.1:" + h2.getPort() + "/mem:cluster;DB_CLOSE_DELAY=-1");
+  }
+
+  @AfterAll
+  void stopCluster() throws Exception {
+    if (load != null) {
+      load.stop();
+    }
+    for (NodeProcess node : nodes) {
+      if (node.isAlive()) {
+        node.kill();
+      }
+    }
+    if (h2 != null) {
+      h2.stop();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void cluster_formsSpreadsSpacesAndAnyNodeServesAnySpace() throws Exception {
+    Set<Integer> pids = new HashSet<>();
+    for (NodeProcess node : nodes) {
+      JsonNode spaces = node.call("GET", "/v1/spaces", null).json();
+      assertEquals(SPACES + 1, count(spaces), "spaces as " + node + " lists them: " + spaces);
+      for (int space = 0; space <= SPACES; space++) {
+        NodeProcess.Answer a = node.call("POST", "/v1/spaces/" + space + "/pids?count=2", null);
+        assertEquals(200, a.status(), "alloc in space " + space + " via " + node + ": " + a.json());
+        a.json().get("pids").forEach(p -> assertTrue(pids.add(p.asInt()), "pid " + p + " handed out twice"));
+      }
+    }
+    int hosting = 0;
+    for (NodeProcess node : nodes) {
+      hosting += hostedShards(node) > 0 ? 1 : 0;
+    }
+    assertTrue(hosting >= 2, "spaces live on " + hosting + " node(s) only");
+  }
+
+  @Test
+  @Order(2)
+  void killedNodeUnderLoad_spacesServeAgainWithoutDuplicates() throws Exception {
+    load = new Load(nodes);
+    load.start();
+    Thread.sleep(3_000);
+    NodeProcess victim = nodes.get(2).equals(oldest()) ? nodes.get(1) : nodes.get(2);
+    if (hostedShards(victim) == 0) {
+      victim = nodes.get(1).equals(victim) ? nodes.get(2) : nodes.get(1);
+    }
+    victim.kill();
+    long killed = System.nanoTime();
+    NodeProcess survivor = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
+    for (int space = 0; space <= SPACES; space++) {
+      awaitStatus(survivor, "GET", "/v1/spaces/" + space, 200, Duration.ofSeconds(90));
+    }
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+    System.out.printf("failover: every space served again %d ms after kill -9 of %s (SBR stable-after 3 s)%n",
+        millis, victim);
+    Thread.sleep(2_000);
+    victim.start();
+    victim.awaitReady(READY);
+    load.assertClean();
+  }
+
+  @Test
+  @Order(3)
+  void rollingRestartUnderLoad_keepsEveryAcknowledgedPid() throws Exception {
+    for (NodeProcess node : nodes) {
+      node.stop();
+      node.start();
+      node.awaitReady(READY);
+    }
+    load.stop();
+    load.assertClean();
+    NodeProcess any = nodes.get(0);
+    for (int pid : load.live.keySet()) {
+      NodeProcess.Answer a = any.call("GET", "/v1/pids/" + pid, null);
+      assertEquals(200, a.status(), "lookup " + pid + ": " + a.json());
+      assertTrue(a.json().get("allocated").asBoolean(), "acknowledged pid " + pid + " was lost");
+    }
+    System.out.printf("load: %d allocs and %d frees acknowledged through failover and rolling restart%n",
+        load.allocs.get(), load.frees.get());
+  }
+
+  @Test
+  @Order(4)
+  void registryNodeDies_createAndDestroyWorkAgainAndNoIdIsGivenTwice() throws Exception {
+    NodeProcess registryNode = oldest();
+    registryNode.kill();
+    long killed = System.nanoTime();
+    NodeProcess survivor = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
+    JsonNode created = awaitStatus(survivor, "POST", "/v1/spaces", 201, Duration.ofSeconds(90)).json();
+    System.out.printf("registry failover: a space was created %d ms after kill -9 of %s%n",
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed), registryNode);
+    int id = created.get("id").asInt();
+    assertEquals(204, survivor.call("DELETE", "/v1/spaces/" + id, null).status());
+    Set<Integer> ids = new HashSet<>();
+    for (int i = 0; i < 3; i++) {
+      NodeProcess.Answer a = survivor.call("POST", "/v1/spaces", "{}");
+      assertEquals(201, a.status(), a.json().toString());
+      assertTrue(ids.add(a.json().get("id").asInt()), "space id given twice: " + a.json());
+    }
+    JsonNode listed = survivor.call("GET", "/v1/spaces", null).json();
+    assertEquals(SPACES + 1 + 3, count(listed), "spaces after the registry moved: " + listed);
+  }
+
+  private NodeProcess oldest() throws Exception {
+    NodeProcess any = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
+    String oldest = management(any, "/cluster/members").get("oldest").asText();
+    return nodes.stream().filter(n -> oldest.endsWith(":" + n.port)).findFirst().orElseThrow();
+  }
+
+  private static int hostedShards(NodeProcess node) throws Exception {
+    JsonNode shards = management(node, "/cluster/shards/PidSpace");
+    return shards.get("regions").size();
+  }
+
+  private static JsonNode management(NodeProcess node, String path) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+  }
+
+  private static int count(JsonNode spaces) {
+    return (spaces.has("spaces") ? spaces.get("spaces") : spaces).size();
+  }
+
+  private static NodeProcess.Answer awaitStatus(NodeProcess node, String method, String path, int status, Duration timeout)
+      throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    NodeProcess.Answer last = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        last = node.call(method, path, method.equals("POST") ? "{}" : null);
+        if (last.status() == status) {
+          return last;
+        }
+      } catch (IOException e) {
+        // the node is busy failing over
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError(method + " " + path + " via " + node + " did not answer " + status + " within " + timeout
+        + "; last answer " + last);
+  }
+
+  /**
+   * Clients that allocate and free through random live nodes. Every acknowledged pid is live
+   * until its free is acknowledged; a pid handed out while live is a duplicate, and an
+   * acknowledged pid that a free calls "not allocated" was lost.
+   */
+  static final class Load {
+    final ConcurrentHashMap<Integer, Boolean> live = new ConcurrentHashMap<>();
+    final List<String> violations = new ArrayList<>();
+    final AtomicInteger allocs = new AtomicInteger();
+    final AtomicInteger frees = new AtomicInteger();
+    private final List<NodeProcess> nodes;
+    private final List<Thread> threads = new ArrayList<>();
+    private volatile boolean running = true;
+
+    Load(List<NodeProcess> nodes) {
+      this.nodes = nodes;
+    }
+
+    void start() {
+      for (int i = 0; i < 4; i++) {
+        Thread t = new Thread(this::run, "load-" + i);
+        t.start();
+        threads.add(t);
+      }
+    }
+
+    void stop() throws InterruptedException {
+      running = false;
+      for (Thread t : threads) {
+        t.join(30_000);
+      }
+    }
+
+    synchronized void assertClean() {
+      assertTrue(violations.isEmpty(), String.join("\n", violations));
+      assertTrue(allocs.get() > 0, "the load acknowledged no alloc at all");
+    }
+
+    private void run() {
+      ThreadLocalRandom random = ThreadLocalRandom.current();
+      List<Integer> mine = new ArrayList<>();
+      while (running) {
+        NodeProcess node = nodes.get(random.nextInt(nodes.size()));
+        if (!node.isAlive()) {
+          continue;
+        }
+        try {
+          if (mine.size() > 40 || (!mine.isEmpty() && random.nextInt(100) < 45)) {
+            int pid = mine.remove(random.nextInt(mine.size()));
+            live.remove(pid); // from now on its fate may be unknown: never call it a duplicate later
+            NodeProcess.Answer a = node.call("DELETE", "/v1/pids/" + pid, null);
+            if (a.status() == 204) {
+              frees.incrementAndGet();
+            } else if (a.status() == 404 && "not-allocated".equals(a.json().get("error").asText())) {
+              violation("acknowledged pid " + pid + " was not allocated any more: " + a.json());
+            }
+          } else {
+            int space = random.nextInt(SPACES + 1);
+            NodeProcess.Answer a = node.call("POST", "/v1/spaces/" + space + "/pids", null);
+            if (a.status() == 200) {
+              int pid = a.json().get("pids").get(0).asInt();
+              allocs.incrementAndGet();
+              if (live.putIfAbsent(pid, Boolean.TRUE) != null) {
+                violation("pid " + pid + " handed out while live (via " + node + ")");
+              }
+              mine.add(pid);
+            }
+          }
+        } catch (IOException | InterruptedException e) {
+          // a node going down: the request's fate is unknown, which the bookkeeping above allows
+        }
+      }
+    }
+
+    private synchronized void violation(String what) {
+      violations.add(what);
+    }
+  }
+}
