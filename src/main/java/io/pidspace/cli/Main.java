@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "A pid authority for container platforms: the 2006 pidspaces design on Akka.",
-    subcommands = {ReplayCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {ReplayCommand.class, StormCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
