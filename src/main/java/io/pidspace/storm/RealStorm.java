@@ -36,13 +36,22 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
 
   private static final Duration SAMPLE_EVERY = Duration.ofSeconds(1);
 
-  /** The storm's own actor system: local, logging through SLF4J, nothing on stdout. */
+  /**
+   * The storm's own actor system: local, logging through SLF4J, nothing on stdout. Its threads
+   * share one FIFO queue: on a fork-join pool, forkers answered at once (the baseline, closed
+   * loop) keep their thread's local queue full, and the timers that end containers and the storm
+   * were starved for tens of seconds.
+   */
   private static final Config CONFIG = ConfigFactory.parseString("""
       akka.loggers = ["akka.event.slf4j.Slf4jLogger"]
       akka.logging-filter = "akka.event.slf4j.Slf4jLoggingFilter"
       akka.stdout-loglevel = OFF
       akka.log-dead-letters-during-shutdown = off
-      """);
+      akka.actor.default-dispatcher {
+        executor = thread-pool-executor
+        thread-pool-executor.fixed-pool-size = %d
+      }
+      """.formatted(Runtime.getRuntime().availableProcessors()));
 
   private final Workload workload;
   private final StormTarget target;

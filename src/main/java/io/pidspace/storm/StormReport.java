@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,11 +29,15 @@ public record StormReport(int schema, StormOptions options, Machine machine, Lis
     runs = List.copyOf(runs);
   }
 
-  /** The machine a real-clock run measured. */
-  public record Machine(int cores, String java) {
+  /**
+   * The machine a real-clock run measured, with its load average at the end (-1 where the system
+   * has none): other work on the same cores shows in every figure.
+   */
+  public record Machine(int cores, String java, double loadAverage) {
     static Machine current() {
       return new Machine(Runtime.getRuntime().availableProcessors(),
-          System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+          System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")",
+          ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
     }
   }
 

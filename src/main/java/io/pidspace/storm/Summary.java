@@ -40,7 +40,8 @@ public final class Summary {
         + (o.lifetime() == StormOptions.Lifetime.PARETO ? ", shape " + o.paretoShape() : "");
     line("workload: %s; %s; containers live %s; seed %d", load, lifetime, time(o.containerLifetimeSeconds()), o.seed());
     if (r.machine() != null) {
-      line("machine: %d cores, Java %s", r.machine().cores(), r.machine().java());
+      line("machine: %d cores, Java %s, load average %.2f", r.machine().cores(), r.machine().java(),
+          r.machine().loadAverage());
     }
     line("");
   }

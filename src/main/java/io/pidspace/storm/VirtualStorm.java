@@ -237,8 +237,10 @@ final class VirtualStorm {
     Histogram h = reuseMicros;
     List<StormReport.Bucket> buckets = new ArrayList<>();
     if (h.getTotalCount() > 0) {
-      for (HistogramIterationValue v : h.logarithmicBucketValues(1_000, 2.0)) { // from 1 ms, doubling
-        buckets.add(new StormReport.Bucket(v.getValueIteratedTo() / 1e6, v.getCountAddedInThisIterationStep()));
+      double upTo = 0.001; // 1 ms, doubling
+      for (HistogramIterationValue v : h.logarithmicBucketValues(1_000, 2.0)) {
+        buckets.add(new StormReport.Bucket(upTo, v.getCountAddedInThisIterationStep()));
+        upTo *= 2;
       }
     }
     return new StormReport.Reuse(h.getTotalCount(), seconds(h.getMinValue()), seconds(h.getValueAtPercentile(1)),

@@ -49,7 +49,7 @@ class StormReportTest {
         "burst_every_seconds", "lifetime", "lifetime_mean_seconds", "pareto_shape", "container_lifetime_seconds",
         "duration_seconds", "seed", "compare");
     assertEquals("real", root.get("options").get("clock").asText());
-    assertFields(root.get("machine"), "cores", "java");
+    assertFields(root.get("machine"), "cores", "java", "load_average");
     assertFields(root.get("ratio"), "allocs_per_second", "latency_p50", "latency_p99");
     assertEquals(2, root.get("runs").size());
     assertEquals("pidspace in-memory", root.get("runs").get(0).get("target").asText());
