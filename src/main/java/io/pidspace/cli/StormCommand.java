@@ -110,6 +110,15 @@ public final class StormCommand implements Callable<Integer> {
       result = Storm.run(options, noProgress ? Progress.NONE : Progress.onStderr());
     } catch (PidspaceException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace
+      PrintWriter err = spec.commandLine().getErr();
+      err.print("storm aborted:");
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        err.print(" " + t.getMessage() + (t.getCause() != null ? ":" : ""));
+      }
+      err.println();
+      err.flush();
+      return 1;
     }
     PrintWriter out = spec.commandLine().getOut();
     out.print(Summary.of(result));

@@ -34,7 +34,7 @@ final class Forker extends AbstractBehavior<Forker.Command> {
 
   /** Exits and open-loop arrivals are handled in steps of this (Akka's scheduler tick). */
   static final Duration TICK = Duration.ofMillis(10);
-  /** Past this many unanswered requests, further forks are shed: an open loop must not queue without bound. */
+  /** Past this many unanswered requests, an open loop sheds further forks rather than queue without bound. */
   static final int MAX_IN_FLIGHT = 1_000;
 
   private final int slot;
@@ -74,11 +74,12 @@ final class Forker extends AbstractBehavior<Forker.Command> {
     this.rng = rng;
     this.timers = timers;
     long now = System.nanoTime();
-    this.nextArrival = now + Workload.interArrivalNanos(rng, forksPerSecond);
-    this.nextBurst = now + workload.burstEveryNanos();
     timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
     if (closedLoop) {
       fork(now);
+    } else {
+      nextArrival = now + Workload.interArrivalNanos(rng, forksPerSecond);
+      nextBurst = now + workload.burstEveryNanos();
     }
   }
 
@@ -111,7 +112,7 @@ final class Forker extends AbstractBehavior<Forker.Command> {
 
   private void fork(long now) {
     metrics.forks.increment();
-    if (inFlight >= MAX_IN_FLIGHT) {
+    if (!closedLoop && inFlight >= MAX_IN_FLIGHT) { // a closed loop has one fork in flight at most
       metrics.shed.increment();
       return;
     }

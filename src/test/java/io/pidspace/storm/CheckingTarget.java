@@ -13,7 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * is live, a process frees only its own live pid, and a space is destroyed only once. A pid stops
  * being live when its free is sent, so that a quick reuse is not mistaken for a duplicate.
  */
-final class CheckingTarget implements StormTarget {
+class CheckingTarget implements StormTarget {
 
   final StormTarget target;
   final Set<Integer> live = ConcurrentHashMap.newKeySet();

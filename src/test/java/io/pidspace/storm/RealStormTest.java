@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pidspace.core.PidspaceException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import org.junit.jupiter.api.Test;
 
 /** Short storms on both targets; they check the model, never how fast it went. */
@@ -29,6 +31,21 @@ class RealStormTest {
     try (CheckingTarget target = new CheckingTarget(StormTarget.baseline())) {
       check(target, Storm.real(Args.options(closed), target, Progress.NONE));
     }
+  }
+
+  @Test
+  void aSpaceThatCannotBeCreated_abortsTheStormWithTheReason() {
+    StormTarget noIds = new CheckingTarget(StormTarget.baseline()) {
+      @Override
+      public CompletionStage<Integer> createSpace(int pidMax) {
+        return CompletableFuture.failedFuture(
+            new PidspaceException(PidspaceException.Code.NO_SPACE_IDS_LEFT, "all 511 space ids are in use"));
+      }
+    };
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> Storm.real(Args.options(SHORT), noIds, Progress.NONE));
+    assertTrue(e.getMessage().contains("could not create its space"), e.getMessage());
+    assertEquals(PidspaceException.Code.NO_SPACE_IDS_LEFT, refusal(e).code());
   }
 
   private static void check(CheckingTarget target, StormReport.Run run) {
