@@ -34,49 +34,51 @@ public final class StormCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--clock", defaultValue = "real", description = "real or virtual (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--clock", paramLabel = "real|virtual", defaultValue = "real",
+      description = "real: drive pidspace's actors; virtual: simulate its core (default: ${DEFAULT-VALUE}).")
   StormOptions.Clock clock;
 
-  @Option(names = "--containers", defaultValue = "16", description = "Containers alive at once, 1..511 (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--containers", paramLabel = "N", defaultValue = "16", description = "Containers alive at once, 1..511 (default: ${DEFAULT-VALUE}).")
   int containers;
 
-  @Option(names = "--forkers", defaultValue = "4", description = "Forker actors per container, real clock (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--forkers", paramLabel = "N", defaultValue = "4", description = "Forker actors per container, real clock (default: ${DEFAULT-VALUE}).")
   int forkers;
 
-  @Option(names = "--pid-max", defaultValue = "32768", description = "pid_max of each container's space (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--pid-max", paramLabel = "N", defaultValue = "32768", description = "pid_max of each container's space (default: ${DEFAULT-VALUE}).")
   int pidMax;
 
-  @Option(names = "--loop", defaultValue = "open",
+  @Option(names = "--loop", paramLabel = "open|closed", defaultValue = "open",
       description = "open: forks arrive at --rate; closed: each forker forks again when answered, real clock (default: ${DEFAULT-VALUE}).")
   StormOptions.Loop loop;
 
-  @Option(names = "--rate", defaultValue = "1000", description = "Forks per second per container, open loop (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--rate", paramLabel = "FORKS_PER_S", defaultValue = "1000", description = "Forks per second per container, open loop (default: ${DEFAULT-VALUE}).")
   double rate;
 
-  @Option(names = "--burst", defaultValue = "500", description = "Extra forks per container at once, every --burst-every; 0 for none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--burst", paramLabel = "N", defaultValue = "500", description = "Extra forks per container at once, every --burst-every; 0 for none (default: ${DEFAULT-VALUE}).")
   int burst;
 
-  @Option(names = "--burst-every", defaultValue = "2s", converter = Seconds.class, description = "(default: ${DEFAULT-VALUE}).")
+  @Option(names = "--burst-every", paramLabel = "DURATION", defaultValue = "2s", converter = Seconds.class,
+      description = "How often a burst comes, from each container's start (default: ${DEFAULT-VALUE}).")
   double burstEvery;
 
-  @Option(names = "--lifetime", defaultValue = "exponential",
-      description = "Process lifetime distribution: fixed, exponential or pareto (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--lifetime", paramLabel = "fixed|exponential|pareto", defaultValue = "exponential",
+      description = "Process lifetime distribution (default: ${DEFAULT-VALUE}).")
   StormOptions.Lifetime lifetime;
 
-  @Option(names = "--lifetime-mean", defaultValue = "2s", converter = Seconds.class, description = "Mean process lifetime (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--lifetime-mean", paramLabel = "DURATION", defaultValue = "2s", converter = Seconds.class, description = "Mean process lifetime (default: ${DEFAULT-VALUE}).")
   double lifetimeMean;
 
-  @Option(names = "--pareto-shape", defaultValue = "1.5", description = "Tail index of pareto lifetimes, above 1 (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--pareto-shape", paramLabel = "SHAPE", defaultValue = "1.5", description = "Tail index of pareto lifetimes, above 1 (default: ${DEFAULT-VALUE}).")
   double paretoShape;
 
-  @Option(names = "--container-lifetime", defaultValue = "5s", converter = Seconds.class,
+  @Option(names = "--container-lifetime", paramLabel = "DURATION", defaultValue = "5s", converter = Seconds.class,
       description = "How long a container lives before its space is destroyed and a new container takes its place (default: ${DEFAULT-VALUE}).")
   double containerLifetime;
 
-  @Option(names = "--duration", converter = Seconds.class, description = "Length of the storm (default: 15s real, 10m virtual).")
+  @Option(names = "--duration", paramLabel = "DURATION", converter = Seconds.class, description = "Length of the storm (default: 15s real, 10m virtual).")
   Double duration;
 
-  @Option(names = "--seed", defaultValue = "1", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
   long seed;
 
   @Option(names = "--compare", description = "Run the same workload on the baseline (the seed's pidmap in plain Java) too, and print the ratio.")
