@@ -29,8 +29,8 @@ public final class Summary {
   private void header(StormReport r) {
     StormOptions o = r.options();
     boolean real = o.clock() == StormOptions.Clock.REAL;
-    line("pidspace storm: %s clock, %s%s; %d containers%s, pid_max %d", o.clock().word(),
-        time(o.durationSeconds()), real ? "" : " simulated", o.containers(),
+    line("pidspace storm: %s clock, %s%s; %d container%s%s, pid_max %d", o.clock().word(),
+        time(o.durationSeconds()), real ? "" : " simulated", o.containers(), o.containers() == 1 ? "" : "s",
         real ? " x " + o.forkers() + " forkers" : "", o.pidMax());
     String load = o.loop() == StormOptions.Loop.CLOSED
         ? "closed loop (each forker forks again as soon as it is answered)"
@@ -81,8 +81,9 @@ public final class Summary {
     line("occupancy    peak %,d of pid_max %,d (%s), mean %,.1f live pids per container slot", cap.peak(),
         cap.pidMax(), percent(cap.peak(), cap.pidMax()), cap.mean());
     StormReport.Reuse u = cap.reuse();
-    line("pid reuse    %,d reuses; distance from exit to next fork: min %.3f s, p1 %.3f s, p50 %.3f s, p99 %.3f s, max %.3f s",
-        u.count(), u.minSeconds(), u.p1Seconds(), u.p50Seconds(), u.p99Seconds(), u.maxSeconds());
+    line("pid reuse    %,d reuses; distance from exit to next fork: min %s, p1 %s, p50 %s, p99 %s, max %s",
+        u.count(), span(u.minSeconds()), span(u.p1Seconds()), span(u.p50Seconds()), span(u.p99Seconds()),
+        span(u.maxSeconds()));
     if (cap.slots().size() <= SLOT_ROWS) {
       line("");
       line("%5s %10s %12s", "slot", "peak", "mean");
@@ -108,7 +109,7 @@ public final class Summary {
     return whole == 0 ? "0%" : String.format(Locale.ROOT, "%.3f%%", 100.0 * part / whole);
   }
 
-  /** Seconds as a person writes them: 500ms, 15s, 10m, 1.5h. */
+  /** An option's duration as a person writes it: 500ms, 15s, 10m, 1.5h. */
   static String time(double seconds) {
     if (seconds != 0 && seconds < 1) {
       return trim(seconds * 1000) + "ms";
@@ -116,7 +117,17 @@ public final class Summary {
     if (seconds < 120) {
       return trim(seconds) + "s";
     }
-    return seconds < 7200 ? trim(seconds / 60) + "m" : trim(seconds / 3600) + "h";
+    return seconds < 3600 ? trim(seconds / 60) + "m" : trim(seconds / 3600) + "h";
+  }
+
+  /** A measured span, to the microsecond that the reuse histogram holds. */
+  private static String span(double seconds) {
+    if (seconds < 0.001) {
+      return String.format(Locale.ROOT, "%.0f us", seconds * 1e6);
+    }
+    return seconds < 1
+        ? String.format(Locale.ROOT, "%.1f ms", seconds * 1e3)
+        : String.format(Locale.ROOT, "%.2f s", seconds);
   }
 
   private static String trim(double v) {

@@ -16,8 +16,8 @@ import org.HdrHistogram.HistogramIterationValue;
  * The storm as a discrete-event simulation over the pure core ({@link PidMap}): containers,
  * forks, bursts and exits are events in virtual time, so hours of container life run in
  * seconds. One seeded random stream and an agenda whose order depends only on what was
- * scheduled make a seed give the same run every time. Forkers are an actor matter and play no part here:
- * a container's forks are one Poisson stream at its rate.
+ * scheduled make a seed give the same run every time. Forkers are an actor matter and play no
+ * part here: a container's forks are one Poisson stream at its rate.
  */
 final class VirtualStorm {
 
@@ -32,7 +32,7 @@ final class VirtualStorm {
     int generation = -1;
     PidMap map;
     int peak;
-    long liveNanos; // integral of live pids over time
+    double liveNanos; // integral of live pids over time (a long overflows in hours at large pid_max)
     long changedAt;
   }
 
@@ -195,7 +195,7 @@ final class VirtualStorm {
 
   /** Adds the time the current live count lasted to the slot's integral; call before a change. */
   private void accrue(Slot slot) {
-    slot.liveNanos += slot.map.allocated() * (now - slot.changedAt);
+    slot.liveNanos += (double) slot.map.allocated() * (now - slot.changedAt);
     slot.changedAt = now;
   }
 
@@ -224,7 +224,7 @@ final class VirtualStorm {
     int peak = 0;
     double meanSum = 0;
     for (int s = 0; s < slots.length; s++) {
-      double mean = (double) slots[s].liveNanos / now;
+      double mean = slots[s].liveNanos / now;
       occupancy.add(new StormReport.SlotOccupancy(s, slots[s].peak, mean));
       peak = Math.max(peak, slots[s].peak);
       meanSum += mean;
