@@ -9,6 +9,7 @@ import io.pidspace.storm.Progress;
 import io.pidspace.storm.Storm;
 import io.pidspace.storm.StormOptions;
 import io.pidspace.storm.StormReport;
+import io.pidspace.storm.StormTarget;
 import io.pidspace.storm.Summary;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -109,7 +110,7 @@ public final class StormCommand implements Callable<Integer> {
     StormOptions options = options();
     StormReport result;
     try {
-      result = Storm.run(options, noProgress ? Progress.NONE : Progress.onStderr());
+      result = Storm.run(options, StormTarget::inMemory, noProgress ? Progress.NONE : Progress.onStderr());
     } catch (PidspaceException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace

@@ -33,9 +33,9 @@ final class Forker extends AbstractBehavior<Forker.Command> {
   private record Process(long exitNanos, int pid) {}
 
   /** Exits and open-loop arrivals are handled in steps of this (Akka's scheduler tick). */
-  static final Duration TICK = Duration.ofMillis(10);
+  private static final Duration TICK = Duration.ofMillis(10);
   /** Past this many unanswered requests, an open loop sheds further forks rather than queue without bound. */
-  static final int MAX_IN_FLIGHT = 1_000;
+  private static final int MAX_IN_FLIGHT = 1_000;
 
   private final int slot;
   private final int space;

@@ -12,19 +12,23 @@ public final class Storm {
 
   private Storm() {}
 
-  public static StormReport run(StormOptions options, Progress.Factory progress) {
+  /**
+   * @param target what the real clock drives (e.g. {@link StormTarget#inMemory}); made only when
+   *     needed, and closed after its run
+   */
+  public static StormReport run(StormOptions options, Supplier<StormTarget> target, Progress.Factory progress) {
     if (options.clock() == StormOptions.Clock.VIRTUAL) {
       return new StormReport(StormReport.SCHEMA, options, null, List.of(virtual(options, progress)), null);
     }
     List<Supplier<StormTarget>> targets = new ArrayList<>();
-    targets.add(StormTarget::inMemory);
+    targets.add(target);
     if (options.compare()) {
       targets.add(StormTarget::baseline);
     }
     List<StormReport.Run> runs = new ArrayList<>();
     for (Supplier<StormTarget> make : targets) {
-      try (StormTarget target = make.get()) {
-        runs.add(real(options, target, progress));
+      try (StormTarget made = make.get()) {
+        runs.add(real(options, made, progress));
       }
     }
     return new StormReport(StormReport.SCHEMA, options, StormReport.Machine.current(), runs, ratio(runs));
