@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pidspace.core.PidspaceException;
+import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /** Short storms on both targets; they check the model, never how fast it went. */
@@ -26,8 +28,8 @@ class RealStormTest {
 
   @Test
   void baseline_closedLoop_keepsTheModelsInvariants() {
-    String[] closed = java.util.stream.Stream.concat(java.util.Arrays.stream(SHORT),
-        java.util.stream.Stream.of("--loop", "closed", "--lifetime", "pareto", "--pid-max", "1000")).toArray(String[]::new);
+    String[] closed = Stream.concat(Arrays.stream(SHORT),
+        Stream.of("--loop", "closed", "--lifetime", "pareto", "--pid-max", "1000")).toArray(String[]::new);
     try (CheckingTarget target = new CheckingTarget(StormTarget.baseline())) {
       check(target, Storm.real(Args.options(closed), target, Progress.NONE));
     }

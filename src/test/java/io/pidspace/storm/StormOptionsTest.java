@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pidspace.cli.StormCommand;
+import io.pidspace.core.PidspaceException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class StormOptionsTest {
@@ -65,7 +66,7 @@ class StormOptionsTest {
   @Test
   void badOptions_areRefusedByTheRecordToo() {
     StormOptions o = Args.options();
-    assertThrows(io.pidspace.core.PidspaceException.class, () -> new StormOptions(o.clock(), o.containers(),
+    assertThrows(PidspaceException.class, () -> new StormOptions(o.clock(), o.containers(),
         o.forkers(), o.pidMax(), o.loop(), -1, o.burst(), o.burstEverySeconds(), o.lifetime(),
         o.lifetimeMeanSeconds(), o.paretoShape(), o.containerLifetimeSeconds(), o.durationSeconds(), o.seed(),
         o.compare()));

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 class VirtualStormTest {
@@ -15,10 +18,10 @@ class VirtualStormTest {
     "--lifetime-mean", "1s", "--container-lifetime", "10s", "--duration", "1m", "--pid-max", "4096"};
 
   private static StormReport report(String... extra) {
-    String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(SMALL), java.util.Arrays.stream(extra))
+    String[] args = Stream.concat(Arrays.stream(SMALL), Arrays.stream(extra))
         .toArray(String[]::new);
     StormOptions options = Args.options(args);
-    return new StormReport(StormReport.SCHEMA, options, null, java.util.List.of(Storm.virtual(options, Progress.NONE)), null);
+    return new StormReport(StormReport.SCHEMA, options, null, List.of(Storm.virtual(options, Progress.NONE)), null);
   }
 
   @Test
