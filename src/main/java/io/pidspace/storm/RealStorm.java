@@ -4,6 +4,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.ChildFailed;
+import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
@@ -120,8 +121,11 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
 
   private void startContainer(int slot) {
     int generation = generations[slot]++;
+    Behavior<Container.Command> behavior =
+        Container.create(slot, workload.containerLifetimeNanos(slot, generation), workload, target, metrics, rng.split());
+    // a failed container ends the storm, whose caller reports why: no stack trace in the log too
     ActorRef<Container.Command> container = getContext().spawn(
-        Container.create(slot, workload.containerLifetimeNanos(slot, generation), workload, target, metrics, rng.split()),
+        Behaviors.supervise(behavior).onFailure(SupervisorStrategy.stop().withLoggingEnabled(false)),
         "container-" + slot + "-" + generation);
     getContext().watch(container);
     slots.put(container, slot);
