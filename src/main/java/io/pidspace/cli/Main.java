@@ -9,7 +9,11 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = "A pid authority for container platforms: the 2006 pidspaces design on Akka.",
-    subcommands = {NodeCommand.class, ReplayCommand.class, SpacesCommand.class, AllocCommand.class, FreeCommand.class, LookupCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      NodeCommand.class, ReplayCommand.class, StormCommand.class,
+      SpacesCommand.class, AllocCommand.class, FreeCommand.class, LookupCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

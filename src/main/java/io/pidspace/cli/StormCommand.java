@@ -1,0 +1,149 @@
+package io.pidspace.cli;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+import io.pidspace.core.PidspaceException;
+import io.pidspace.storm.HtmlReport;
+import io.pidspace.storm.Progress;
+import io.pidspace.storm.Storm;
+import io.pidspace.storm.StormOptions;
+import io.pidspace.storm.StormReport;
+import io.pidspace.storm.StormTarget;
+import io.pidspace.storm.Summary;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "storm",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Fork-storm simulator: containers are created and torn down, their processes fork and exit.",
+      "--clock real drives pidspace's actors and measures throughput and latency; --clock virtual simulates "
+          + "hours of the allocator core in seconds and answers capacity questions. A progress bar goes to "
+          + "stderr, the summary to stdout. Durations read like 500ms, 15s, 10m, 2h.",
+    })
+public final class StormCommand implements Callable<Integer> {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--clock", paramLabel = "real|virtual", defaultValue = "real",
+      description = "real: drive pidspace's actors; virtual: simulate its core (default: ${DEFAULT-VALUE}).")
+  StormOptions.Clock clock;
+
+  @Option(names = "--containers", paramLabel = "N", defaultValue = "16", description = "Containers alive at once, 1..511 (default: ${DEFAULT-VALUE}).")
+  int containers;
+
+  @Option(names = "--forkers", paramLabel = "N", defaultValue = "4", description = "Forker actors per container, real clock (default: ${DEFAULT-VALUE}).")
+  int forkers;
+
+  @Option(names = "--pid-max", paramLabel = "N", defaultValue = "32768", description = "pid_max of each container's space (default: ${DEFAULT-VALUE}).")
+  int pidMax;
+
+  @Option(names = "--loop", paramLabel = "open|closed", defaultValue = "open",
+      description = "open: forks arrive at --rate; closed: each forker forks again when answered, real clock (default: ${DEFAULT-VALUE}).")
+  StormOptions.Loop loop;
+
+  @Option(names = "--rate", paramLabel = "FORKS_PER_S", defaultValue = "1000", description = "Forks per second per container, open loop (default: ${DEFAULT-VALUE}).")
+  double rate;
+
+  @Option(names = "--burst", paramLabel = "N", defaultValue = "500", description = "Extra forks per container at once, every --burst-every; 0 for none (default: ${DEFAULT-VALUE}).")
+  int burst;
+
+  @Option(names = "--burst-every", paramLabel = "DURATION", defaultValue = "2s", converter = Seconds.class,
+      description = "How often a burst comes, from each container's start (default: ${DEFAULT-VALUE}).")
+  double burstEvery;
+
+  @Option(names = "--lifetime", paramLabel = "fixed|exponential|pareto", defaultValue = "exponential",
+      description = "Process lifetime distribution (default: ${DEFAULT-VALUE}).")
+  StormOptions.Lifetime lifetime;
+
+  @Option(names = "--lifetime-mean", paramLabel = "DURATION", defaultValue = "2s", converter = Seconds.class, description = "Mean process lifetime (default: ${DEFAULT-VALUE}).")
+  double lifetimeMean;
+
+  @Option(names = "--pareto-shape", paramLabel = "SHAPE", defaultValue = "1.5", description = "Tail index of pareto lifetimes, above 1 (default: ${DEFAULT-VALUE}).")
+  double paretoShape;
+
+  @Option(names = "--container-lifetime", paramLabel = "DURATION", defaultValue = "5s", converter = Seconds.class,
+      description = "How long a container lives before its space is destroyed and a new container takes its place (default: ${DEFAULT-VALUE}).")
+  double containerLifetime;
+
+  @Option(names = "--duration", paramLabel = "DURATION", converter = Seconds.class, description = "Length of the storm (default: 15s real, 10m virtual).")
+  Double duration;
+
+  @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--compare", description = "Run the same workload on the baseline (the seed's pidmap in plain Java) too, and print the ratio.")
+  boolean compare;
+
+  @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON.")
+  Path json;
+
+  @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with charts.")
+  Path report;
+
+  @Option(names = "--no-progress", description = "No progress bar on stderr.")
+  boolean noProgress;
+
+  /** The options as given; a bad one is a usage error that names it. */
+  public StormOptions options() {
+    double seconds = duration != null ? duration : clock == StormOptions.Clock.VIRTUAL ? 600 : 15;
+    try {
+      return new StormOptions(clock, containers, forkers, pidMax, loop, rate, burst, burstEvery, lifetime,
+          lifetimeMean, paretoShape, containerLifetime, seconds, seed, compare);
+    } catch (PidspaceException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    }
+  }
+
+  @Override
+  public Integer call() throws IOException {
+    StormOptions options = options();
+    StormReport result;
+    try {
+      result = Storm.run(options, StormTarget::inMemory, noProgress ? Progress.NONE : Progress.onStderr());
+    } catch (PidspaceException e) {
+      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+    } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace
+      PrintWriter err = spec.commandLine().getErr();
+      err.print("storm aborted:");
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        err.print(" " + t.getMessage() + (t.getCause() != null ? ":" : ""));
+      }
+      err.println();
+      err.flush();
+      return 1;
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.print(Summary.of(result));
+    out.flush();
+    if (json != null) {
+      Files.writeString(json, result.toJson(true) + "\n", StandardCharsets.UTF_8);
+    }
+    if (report != null) {
+      Files.writeString(report, HtmlReport.of(result), StandardCharsets.UTF_8);
+    }
+    return result.runs().stream().allMatch(r -> r.counts().errors() == 0) ? 0 : 1;
+  }
+
+  /** A duration as Akka's config writes it (500ms, 15s, 2m, 1h), in seconds. */
+  static final class Seconds implements CommandLine.ITypeConverter<Double> {
+    @Override
+    public Double convert(String text) {
+      try {
+        return ConfigFactory.empty().withValue("d", ConfigValueFactory.fromAnyRef(text)).getDuration("d").toNanos() / 1e9;
+      } catch (ConfigException e) {
+        throw new CommandLine.TypeConversionException("'" + text + "' is not a duration such as 500ms, 15s, 10m or 2h");
+      }
+    }
+  }
+}

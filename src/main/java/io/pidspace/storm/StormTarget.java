@@ -1,0 +1,43 @@
+package io.pidspace.storm;
+
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.api.PidAuthority;
+import io.pidspace.core.PidLayout;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * What a real-clock storm drives: an allocator seen through four calls. A refusal completes the
+ * stage exceptionally with a {@link io.pidspace.core.PidspaceException} ({@code space-exhausted}
+ * when a space is full). Another target — the durable allocator, a cluster over HTTP — is one
+ * more implementation and one more factory here.
+ */
+public interface StormTarget extends AutoCloseable {
+
+  /** How the summary names this target. */
+  String name();
+
+  /** A new space with the lowest free id; answers its id. */
+  CompletionStage<Integer> createSpace(int pidMax);
+
+  /** Frees every pid of the space and makes its id reusable. */
+  CompletionStage<Void> destroySpace(int space);
+
+  /** One global pid. */
+  CompletionStage<Integer> alloc(int space);
+
+  /** Frees a global pid; its space comes from the shift decode. */
+  CompletionStage<Void> free(int pid);
+
+  @Override
+  void close();
+
+  /** pidspace embedded and in memory: its own one-node cluster, ready when this returns. */
+  static StormTarget inMemory() {
+    return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.empty()));
+  }
+
+  /** The seed's design in plain Java ({@link io.pidspace.baseline.SeedPidmap}), for {@code --compare}. */
+  static StormTarget baseline() {
+    return new BaselineTarget(PidLayout.DEFAULT);
+  }
+}
