@@ -16,7 +16,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -82,6 +84,19 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--persistence", paramLabel = "none|jdbc", defaultValue = "none",
+      description = "Real clock target: pidspace in memory (none, default) or durable on an H2 file journal (jdbc).")
+  String persistence;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "Journal directory with --persistence jdbc (default: a new temporary one).")
+  Path dataDir;
+
+  @Option(names = "--url", paramLabel = "URL", description = "Real clock target: a running cluster, through these nodes' HTTP API (repeatable).")
+  List<String> urls;
+
+  @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:PIDSPACE_TOKEN}", description = "Bearer token for --url nodes (default: $PIDSPACE_TOKEN).")
+  String token;
+
   @Option(names = "--compare", description = "Run the same workload on the baseline (the seed's pidmap in plain Java) too, and print the ratio.")
   boolean compare;
 
@@ -110,7 +125,7 @@ public final class StormCommand implements Callable<Integer> {
     StormOptions options = options();
     StormReport result;
     try {
-      result = Storm.run(options, StormTarget::inMemory, noProgress ? Progress.NONE : Progress.onStderr());
+      result = Storm.run(options, target(), noProgress ? Progress.NONE : Progress.onStderr());
     } catch (PidspaceException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace
@@ -133,6 +148,28 @@ public final class StormCommand implements Callable<Integer> {
       Files.writeString(report, HtmlReport.of(result), StandardCharsets.UTF_8);
     }
     return result.runs().stream().allMatch(r -> r.counts().errors() == 0) ? 0 : 1;
+  }
+
+  /** Which allocator the real clock drives, as --url, --persistence and --data-dir say. */
+  private Supplier<StormTarget> target() throws IOException {
+    if (urls != null && !urls.isEmpty()) {
+      if (!persistence.equals("none") || dataDir != null) {
+        throw new CommandLine.ParameterException(spec.commandLine(),
+            "--url drives a running cluster: its nodes choose their persistence, so --persistence and --data-dir do not apply");
+      }
+      return () -> StormTarget.cluster(urls, token);
+    }
+    switch (persistence) {
+      case "none" -> {
+        return StormTarget::inMemory;
+      }
+      case "jdbc" -> {
+        Path dir = dataDir != null ? dataDir : Files.createTempDirectory("pidspace-storm");
+        return () -> StormTarget.durable(dir);
+      }
+      default -> throw new CommandLine.ParameterException(spec.commandLine(),
+          "--persistence is '" + persistence + "'; it must be none or jdbc");
+    }
   }
 
   /** A duration as Akka's config writes it (500ms, 15s, 2m, 1h), in seconds. */

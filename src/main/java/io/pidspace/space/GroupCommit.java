@@ -21,8 +21,10 @@ import java.util.Map;
  * Group commit for one space on one node. Single allocs and frees that arrive while a request
  * to the space is in flight wait here, and go on together: a run of allocs as one
  * {@code alloc(count)}, a run of frees as one batch free, so each run costs one journal write.
- * Requests leave in arrival order and one run at a time, so what a caller sends in order
- * happens in order. The space stays one-command-one-event.
+ * Requests leave in arrival order and the space takes runs in that order, so what a caller
+ * sends in order happens in order. Two runs may be in flight: while the space stores one, the
+ * next waits in its stash, so the space never idles between writes. The space stays
+ * one-command-one-event.
  */
 public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
 
@@ -40,8 +42,10 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
   private final int space;
   private final PidspaceSettings settings;
   private final ActorRef<PidRouter.Command> router;
+  private static final int RUNS_IN_FLIGHT = 2;
+
   private final ArrayDeque<Command> queue = new ArrayDeque<>();
-  private boolean inFlight;
+  private int inFlight; // runs sent and not yet answered
 
   public static Behavior<Command> create(PidspaceSettings settings, int space, ActorRef<PidRouter.Command> router) {
     return Behaviors.setup(ctx -> new GroupCommit(ctx, settings, space, router));
@@ -67,18 +71,16 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
 
   private Behavior<Command> enqueue(Command request) {
     queue.add(request);
-    if (!inFlight) {
-      sendNextRun();
-    }
+    sendNextRun();
     return this;
   }
 
   /** Sends the longest run of one kind at the head of the queue, up to {@code max-batch}. */
   private void sendNextRun() {
-    if (queue.isEmpty()) {
+    if (queue.isEmpty() || inFlight == RUNS_IN_FLIGHT) {
       return;
     }
-    inFlight = true;
+    inFlight++;
     if (queue.peek() instanceof Alloc) {
       List<Alloc> run = new ArrayList<>();
       while (run.size() < settings.maxBatch() && queue.peek() instanceof Alloc a) {
@@ -117,7 +119,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
             : StatusReply.error(exhausted().toWire()));
       }
     }
-    inFlight = false;
+    inFlight--;
     sendNextRun();
     return this;
   }
@@ -139,7 +141,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
         f.replyTo.tell(StatusReply.error(r.code() + ": " + r.message()));
       }
     }
-    inFlight = false;
+    inFlight--;
     sendNextRun();
     return this;
   }

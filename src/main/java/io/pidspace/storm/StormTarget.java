@@ -3,13 +3,15 @@ package io.pidspace.storm;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletionStage;
 
 /**
  * What a real-clock storm drives: an allocator seen through four calls. A refusal completes the
  * stage exceptionally with a {@link io.pidspace.core.PidspaceException} ({@code space-exhausted}
- * when a space is full). Another target — the durable allocator, a cluster over HTTP — is one
- * more implementation and one more factory here.
+ * when a space is full).
  */
 public interface StormTarget extends AutoCloseable {
 
@@ -34,6 +36,18 @@ public interface StormTarget extends AutoCloseable {
   /** pidspace embedded and in memory: its own one-node cluster, ready when this returns. */
   static StormTarget inMemory() {
     return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.empty()));
+  }
+
+  /** pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit. */
+  static StormTarget durable(Path dataDir) {
+    return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "pidspace.persistence", "jdbc",
+        "pidspace.data-dir", dataDir.toAbsolutePath().toString()))));
+  }
+
+  /** A running cluster through its nodes' HTTP API; every URL must answer before the storm starts. */
+  static StormTarget cluster(List<String> urls, String token) {
+    return new HttpTarget(urls, token);
   }
 
   /** The seed's design in plain Java ({@link io.pidspace.baseline.SeedPidmap}), for {@code --compare}. */

@@ -4,15 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import akka.http.javadsl.ServerBinding;
+import com.typesafe.config.ConfigFactory;
+import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.http.HttpSettings;
+import io.pidspace.http.PidspaceHttp;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** Short storms on both targets; they check the model, never how fast it went. */
+/** Short storms on every target; they check the model, never how fast it went. */
 class RealStormTest {
 
   private static final String[] SHORT = {
@@ -24,6 +33,34 @@ class RealStormTest {
     try (CheckingTarget target = new CheckingTarget(StormTarget.inMemory())) {
       check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
     }
+  }
+
+  @Test
+  void durable_openLoop_keepsTheModelsInvariants(@TempDir Path dataDir) {
+    try (CheckingTarget target = new CheckingTarget(StormTarget.durable(dataDir))) {
+      check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
+    }
+  }
+
+  /** A cluster target: a node's HTTP API, here one in-process node on a free port. */
+  @Test
+  void clusterOverHttp_openLoop_keepsTheModelsInvariants() throws Exception {
+    try (PidAuthority node = PidAuthority.start(ConfigFactory.empty())) {
+      ServerBinding binding = PidspaceHttp.bind(node.system(), node,
+              HttpSettings.from(node.system().settings().config()).withPort(0))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      String url = "http://127.0.0.1:" + binding.localAddress().getPort();
+      try (CheckingTarget target = new CheckingTarget(StormTarget.cluster(List.of(url, url + "/"), ""))) {
+        check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
+      }
+    }
+  }
+
+  @Test
+  void clusterOverHttp_nodeThatDoesNotAnswer_isAClearError() {
+    PidspaceException e = assertThrows(PidspaceException.class,
+        () -> StormTarget.cluster(List.of("http://127.0.0.1:1"), ""));
+    assertTrue(e.getMessage().startsWith("no pidspace node answers at http://127.0.0.1:1"), e.getMessage());
   }
 
   @Test
