@@ -11,13 +11,12 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -73,21 +72,10 @@ class ClusterIT {
 
   /** The shared journal: PostgreSQL in a fresh schema when CI provides one, else an H2 TCP server. */
   private List<String> journalSettings() throws Exception {
-    String pg = System.getenv("PIDSPACE_TEST_PG_URL");
-    if (pg != null && !pg.isBlank()) {
-      String user = System.getenv().getOrDefault("PIDSPACE_TEST_PG_USER", "pidspace");
-      String password = System.getenv().getOrDefault("PIDSPACE_TEST_PG_PASSWORD", "pidspace");
-      String schema = "cluster_" + System.currentTimeMillis();
-      try (Connection c = DriverManager.getConnection(pg, user, password); Statement s = c.createStatement()) {
-        s.execute("CREATE SCHEMA " + schema);
-      }
-      System.out.println("cluster journal: PostgreSQL, schema " + schema);
-      return List.of(
-          "pidspace.jdbc.url=" + pg + (pg.contains("?") ? "&" : "?") + "currentSchema=" + schema,
-          "pidspace.jdbc.user=" + user,
-          "pidspace.jdbc.password=" + password,
-          "pidspace.jdbc.driver=org.postgresql.Driver",
-          "pidspace.jdbc.profile=slick.jdbc.PostgresProfile$");
+    Optional<Map<String, String>> pg = TestPostgres.freshSchema("cluster");
+    if (pg.isPresent()) {
+      System.out.println("cluster journal: PostgreSQL, " + pg.get().get("pidspace.jdbc.url"));
+      return pg.get().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
     }
     h2 = Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
     System.out.println("cluster journal: H2 TCP server on port " + h2.getPort());

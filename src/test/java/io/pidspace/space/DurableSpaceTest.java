@@ -10,6 +10,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.pidspace.TestPostgres;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
@@ -62,20 +63,10 @@ class DurableSpaceTest {
   /** The journals the restart test runs on: H2 always, PostgreSQL when CI provides one. */
   static List<Arguments> journals() throws Exception {
     List<Arguments> journals = new ArrayList<>(List.of(Arguments.of("h2", memoryDb(), Map.of())));
-    String pg = System.getenv("PIDSPACE_TEST_PG_URL");
-    if (pg != null && !pg.isBlank()) {
-      String user = System.getenv().getOrDefault("PIDSPACE_TEST_PG_USER", "pidspace");
-      String password = System.getenv().getOrDefault("PIDSPACE_TEST_PG_PASSWORD", "pidspace");
-      String schema = "durable_" + System.currentTimeMillis();
-      try (Connection c = DriverManager.getConnection(pg, user, password); Statement s = c.createStatement()) {
-        s.execute("CREATE SCHEMA " + schema);
-      }
-      journals.add(Arguments.of("postgres", pg + (pg.contains("?") ? "&" : "?") + "currentSchema=" + schema, Map.of(
-          "pidspace.jdbc.user", user,
-          "pidspace.jdbc.password", password,
-          "pidspace.jdbc.driver", "org.postgresql.Driver",
-          "pidspace.jdbc.profile", "slick.jdbc.PostgresProfile$")));
-    }
+    TestPostgres.freshSchema("durable").ifPresent(pg -> {
+      Map<String, Object> settings = new HashMap<>(pg);
+      journals.add(Arguments.of("postgres", settings.remove("pidspace.jdbc.url"), settings));
+    });
     return journals;
   }
 
