@@ -173,7 +173,10 @@ class CrashRecoveryIT {
       assertEquals(new ArrayList<>(model.keySet()), ids, "spaces after the kill, " + where);
       for (Map.Entry<Integer, PidMap> e : model.entrySet()) {
         SpaceStats stats = await(authority.stats(e.getKey()));
-        assertEquals(e.getValue().stats(), stats, "space " + e.getKey() + " after the kill, " + where);
+        // what durability promises; pages in use are a memory detail that a snapshot does not keep
+        SpaceStats expected = e.getValue().stats();
+        assertEquals(List.of(expected.pidMax(), expected.allocated(), expected.lastPid()),
+            List.of(stats.pidMax(), stats.allocated(), stats.lastPid()), "space " + e.getKey() + " after the kill, " + where);
         for (int pid : livePids(e.getKey())) {
           assertTrue(await(authority.lookup(pid)).allocated(), "acknowledged pid " + pid + " lost, " + where);
         }
