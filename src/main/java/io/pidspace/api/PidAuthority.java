@@ -6,7 +6,6 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
@@ -20,6 +19,7 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
+import io.pidspace.space.Asks;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
 import io.pidspace.space.GroupCommit;
@@ -40,7 +40,9 @@ import java.util.function.Function;
 /**
  * The pid authority of one actor system: create and destroy spaces, allocate and free pids.
  * Every method answers with a {@link CompletionStage}; a refusal completes it exceptionally with a
- * {@link PidspaceException} whose {@link PidspaceException#code() code} says why.
+ * {@link PidspaceException} whose {@link PidspaceException#code() code} says why. Answers complete
+ * on the actor system's default dispatcher, where dependent stages then run: do not block in
+ * them (use an {@code ...Async} stage with an executor of your own for blocking work).
  *
  * <p>{@link #get(ActorSystem)} attaches to the caller's own system (call it on every node of a
  * cluster). With {@code akka.actor.provider = cluster} spaces are Cluster Sharding entities and
@@ -182,8 +184,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** Frees a batch; each pid that cannot be freed is listed with its reason, and the rest are freed. */
   public CompletionStage<FreeResult> free(int[] pids) {
-    return translate(AskPattern.ask(
-        router, replyTo -> new PidRouter.FreeBatch(pids.clone(), replyTo), timeout, system.scheduler()));
+    int[] batch = pids.clone();
+    return translate(Asks.<PidRouter.Command, FreeResult>ask(router, replyTo -> new PidRouter.FreeBatch(batch, replyTo),
+        timeout, system.scheduler(), system.executionContext()));
   }
 
   public CompletionStage<PidInfo> lookup(int pid) {
@@ -196,8 +199,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** Every existing space with its stats, by id. */
   public CompletionStage<List<SpaceStats>> spaces() {
-    return translate(AskPattern.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
+    return translate(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
+            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler(), system.executionContext()))
         .thenCompose(ids -> {
           List<CompletableFuture<SpaceStats>> all = new ArrayList<>();
           for (int id : ids.ids()) {
@@ -226,7 +229,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return translate(AskPattern.askWithStatus(target, message::apply, timeout, system.scheduler()));
+    return translate(Asks.askWithStatus(target, message, timeout, system.scheduler(), system.executionContext()));
   }
 
   private static <T> CompletionStage<T> translate(CompletionStage<T> stage) {

@@ -4,6 +4,7 @@ import akka.Done;
 import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.Scheduler;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -43,6 +44,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
   private final PidspaceSettings settings;
   private final ActorRef<PidRouter.Command> router;
   private static final int RUNS_IN_FLIGHT = 2;
+  private final Scheduler scheduler;
 
   private final ArrayDeque<Command> queue = new ArrayDeque<>();
   private int inFlight; // runs sent and not yet answered
@@ -57,6 +59,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
     this.space = space;
     this.settings = settings;
     this.router = router;
+    this.scheduler = context.getSystem().scheduler();
   }
 
   @Override
@@ -87,8 +90,9 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
         run.add(a);
         queue.poll();
       }
-      getContext().askWithStatus(PidSpace.Allocated.class, router, settings.askTimeout(),
-          replyTo -> new PidRouter.Alloc(space, run.size(), replyTo),
+      getContext().pipeToSelf(
+          Asks.<PidRouter.Command, PidSpace.Allocated>askWithStatus(router,
+              replyTo -> new PidRouter.Alloc(space, run.size(), replyTo), settings.askTimeout(), scheduler, Asks.IN_PLACE),
           (allocated, failure) -> new AllocsAnswered(run, allocated, failure));
     } else {
       List<Free> run = new ArrayList<>();
@@ -97,8 +101,9 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
         queue.poll();
       }
       int[] pids = run.stream().mapToInt(Free::pid).toArray();
-      getContext().ask(FreeResult.class, router, settings.askTimeout(),
-          replyTo -> new PidRouter.FreeBatch(pids, replyTo),
+      getContext().pipeToSelf(
+          Asks.<PidRouter.Command, FreeResult>ask(router,
+              replyTo -> new PidRouter.FreeBatch(pids, replyTo), settings.askTimeout(), scheduler, Asks.IN_PLACE),
           (result, failure) -> new FreesAnswered(run, result != null ? result : unanswered(pids, failure)));
     }
   }

@@ -133,11 +133,9 @@ public final class SpaceRegistry
       return Effect().none().thenRun(s -> cmd.replyTo.tell(StatusReply.error(refusal.toWire())));
     }
     busy = true;
-    context.askWithStatus(
-        SpaceStats.class,
-        spaces.space(id),
-        settings.askTimeout(),
-        replyTo -> new PidSpace.Create(pidMax, replyTo),
+    context.pipeToSelf(
+        Asks.<PidSpace.Command, SpaceStats>askWithStatus(spaces.space(id), replyTo -> new PidSpace.Create(pidMax, replyTo),
+            settings.askTimeout(), context.getSystem().scheduler(), Asks.IN_PLACE),
         (stats, failure) -> new Created(id, reply(stats, failure), cmd.replyTo));
     return Effect().none();
   }
@@ -166,11 +164,9 @@ public final class SpaceRegistry
       return Effect().none().thenRun(s -> cmd.replyTo.tell(StatusReply.error(wire)));
     }
     busy = true;
-    context.askWithStatus(
-        Done.class,
-        spaces.space(cmd.id),
-        settings.askTimeout(),
-        PidSpace.Destroy::new,
+    context.pipeToSelf(
+        Asks.<PidSpace.Command, Done>askWithStatus(spaces.space(cmd.id), PidSpace.Destroy::new,
+            settings.askTimeout(), context.getSystem().scheduler(), Asks.IN_PLACE),
         (done, failure) -> new Destroyed(cmd.id, reply(done, failure), cmd.replyTo));
     return Effect().none();
   }
