@@ -23,9 +23,10 @@ import java.util.Map;
  * to the space is in flight wait here, and go on together: a run of allocs as one
  * {@code alloc(count)}, a run of frees as one batch free, so each run costs one journal write.
  * Requests leave in arrival order and the space takes runs in that order, so what a caller
- * sends in order happens in order. Two runs may be in flight: while the space stores one, the
- * next waits in its stash, so the space never idles between writes. The space stays
- * one-command-one-event.
+ * sends in order happens in order. One run is in flight at a time: whatever arrives while it is
+ * stored makes the next run, so the busier the space, the bigger the batch. (Two runs in flight
+ * kept the space busier but halved the batches; on 16 spaces that cost a third of the
+ * throughput.) The space stays one-command-one-event.
  */
 public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
 
@@ -43,11 +44,10 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
   private final int space;
   private final PidspaceSettings settings;
   private final ActorRef<PidRouter.Command> router;
-  private static final int RUNS_IN_FLIGHT = 2;
   private final Scheduler scheduler;
 
   private final ArrayDeque<Command> queue = new ArrayDeque<>();
-  private int inFlight; // runs sent and not yet answered
+  private boolean inFlight; // a run is sent and not yet answered
 
   public static Behavior<Command> create(PidspaceSettings settings, int space, ActorRef<PidRouter.Command> router) {
     return Behaviors.setup(ctx -> new GroupCommit(ctx, settings, space, router));
@@ -80,10 +80,10 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
 
   /** Sends the longest run of one kind at the head of the queue, up to {@code max-batch}. */
   private void sendNextRun() {
-    if (queue.isEmpty() || inFlight == RUNS_IN_FLIGHT) {
+    if (queue.isEmpty() || inFlight) {
       return;
     }
-    inFlight++;
+    inFlight = true;
     if (queue.peek() instanceof Alloc) {
       List<Alloc> run = new ArrayList<>();
       while (run.size() < settings.maxBatch() && queue.peek() instanceof Alloc a) {
@@ -124,7 +124,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
             : StatusReply.error(exhausted().toWire()));
       }
     }
-    inFlight--;
+    inFlight = false;
     sendNextRun();
     return this;
   }
@@ -146,7 +146,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
         f.replyTo.tell(StatusReply.error(r.code() + ": " + r.message()));
       }
     }
-    inFlight--;
+    inFlight = false;
     sendNextRun();
     return this;
   }
