@@ -40,9 +40,10 @@ import java.util.function.Function;
 /**
  * The pid authority of one actor system: create and destroy spaces, allocate and free pids.
  * Every method answers with a {@link CompletionStage}; a refusal completes it exceptionally with a
- * {@link PidspaceException} whose {@link PidspaceException#code() code} says why. Answers complete
- * on the actor system's default dispatcher, where dependent stages then run: do not block in
- * them (use an {@code ...Async} stage with an executor of your own for blocking work).
+ * {@link PidspaceException} whose {@link PidspaceException#code() code} says why. A stage
+ * completes in the thread of the actor that answers, where its dependent stages then run: keep
+ * them short and never block in them (use an {@code ...Async} stage with an executor of your own
+ * for slow work).
  *
  * <p>{@link #get(ActorSystem)} attaches to the caller's own system (call it on every node of a
  * cluster). With {@code akka.actor.provider = cluster} spaces are Cluster Sharding entities and
@@ -186,7 +187,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   public CompletionStage<FreeResult> free(int[] pids) {
     int[] batch = pids.clone();
     return translate(Asks.<PidRouter.Command, FreeResult>ask(router, replyTo -> new PidRouter.FreeBatch(batch, replyTo),
-        timeout, system.scheduler(), system.executionContext()));
+        timeout, system.scheduler()));
   }
 
   public CompletionStage<PidInfo> lookup(int pid) {
@@ -200,7 +201,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   /** Every existing space with its stats, by id. */
   public CompletionStage<List<SpaceStats>> spaces() {
     return translate(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler(), system.executionContext()))
+            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
         .thenCompose(ids -> {
           List<CompletableFuture<SpaceStats>> all = new ArrayList<>();
           for (int id : ids.ids()) {
@@ -229,7 +230,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return translate(Asks.askWithStatus(target, message, timeout, system.scheduler(), system.executionContext()));
+    return translate(Asks.askWithStatus(target, message, timeout, system.scheduler()));
   }
 
   private static <T> CompletionStage<T> translate(CompletionStage<T> stage) {

@@ -13,44 +13,40 @@ import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
 
 /**
- * Asks that answer with a plain {@link CompletableFuture}. Akka's javadsl ask answers with Scala's
- * CompletableFuture adapter, which turns every dependent stage ({@code thenApply},
- * {@code whenComplete}, {@code pipeToSelf}) into an async one on the common pool; on a machine
- * with fewer than three cores the JDK then starts a new thread for every stage. That cost a
- * thread start per request and halved durable throughput on two cores.
+ * Asks that answer with a plain {@link CompletableFuture}, completed in the thread that delivers
+ * the answer (the answering actor's), so dependent stages run there too: keep them short and
+ * never block in them. Akka's javadsl ask answers with Scala's CompletableFuture adapter instead,
+ * which turns every dependent stage ({@code thenApply}, {@code whenComplete}, {@code pipeToSelf})
+ * into an async one on the common pool; on a machine with fewer than three cores the JDK then
+ * starts a new thread for every stage. That cost a thread start per request and halved durable
+ * throughput on two cores. (Completing on the dispatcher instead cost the in-memory storm half
+ * its rate.)
  */
 public final class Asks {
 
-  /** Completes in the thread that answers: for an actor that only pipes the answer to itself. */
-  public static final ExecutionContext IN_PLACE = ExecutionContext.parasitic$.MODULE$;
+  private static final ExecutionContext IN_PLACE = ExecutionContext.parasitic$.MODULE$;
 
   private Asks() {}
 
-  /**
-   * @param completeOn where the answer completes the future, and so where dependent stages run:
-   *     {@link #IN_PLACE} inside an actor that only pipes it to itself, the system's dispatcher
-   *     for callers outside
-   */
   public static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
-      Duration timeout, Scheduler scheduler, ExecutionContext completeOn) {
+      Duration timeout, Scheduler scheduler) {
     Future<Res> answer = new AskPattern.Askable<>(target).ask(request::apply, Timeout.create(timeout), scheduler);
-    return toJava(answer, completeOn);
+    return toJava(answer);
   }
 
   /** As {@link #ask}; a {@link StatusReply#error} completes the future with {@link StatusReply.ErrorMessage}. */
   public static <Req, Res> CompletableFuture<Res> askWithStatus(RecipientRef<Req> target,
-      Function<ActorRef<StatusReply<Res>>, Req> request, Duration timeout, Scheduler scheduler,
-      ExecutionContext completeOn) {
+      Function<ActorRef<StatusReply<Res>>, Req> request, Duration timeout, Scheduler scheduler) {
     Future<Res> answer =
         new AskPattern.Askable<>(target).askWithStatus(request::apply, Timeout.create(timeout), scheduler);
-    return toJava(answer, completeOn);
+    return toJava(answer);
   }
 
-  private static <T> CompletableFuture<T> toJava(Future<T> answer, ExecutionContext completeOn) {
+  private static <T> CompletableFuture<T> toJava(Future<T> answer) {
     CompletableFuture<T> future = new CompletableFuture<>();
     answer.onComplete(result -> result.isSuccess()
         ? future.complete(result.get())
-        : future.completeExceptionally(result.failed().get()), completeOn);
+        : future.completeExceptionally(result.failed().get()), IN_PLACE);
     return future;
   }
 }

@@ -92,7 +92,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
       }
       getContext().pipeToSelf(
           Asks.<PidRouter.Command, PidSpace.Allocated>askWithStatus(router,
-              replyTo -> new PidRouter.Alloc(space, run.size(), replyTo), settings.askTimeout(), scheduler, Asks.IN_PLACE),
+              replyTo -> new PidRouter.Alloc(space, run.size(), replyTo), settings.askTimeout(), scheduler),
           (allocated, failure) -> new AllocsAnswered(run, allocated, failure));
     } else {
       List<Free> run = new ArrayList<>();
@@ -103,7 +103,7 @@ public final class GroupCommit extends AbstractBehavior<GroupCommit.Command> {
       int[] pids = run.stream().mapToInt(Free::pid).toArray();
       getContext().pipeToSelf(
           Asks.<PidRouter.Command, FreeResult>ask(router,
-              replyTo -> new PidRouter.FreeBatch(pids, replyTo), settings.askTimeout(), scheduler, Asks.IN_PLACE),
+              replyTo -> new PidRouter.FreeBatch(pids, replyTo), settings.askTimeout(), scheduler),
           (result, failure) -> new FreesAnswered(run, result != null ? result : unanswered(pids, failure)));
     }
   }

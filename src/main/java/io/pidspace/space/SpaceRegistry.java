@@ -135,7 +135,7 @@ public final class SpaceRegistry
     busy = true;
     context.pipeToSelf(
         Asks.<PidSpace.Command, SpaceStats>askWithStatus(spaces.space(id), replyTo -> new PidSpace.Create(pidMax, replyTo),
-            settings.askTimeout(), context.getSystem().scheduler(), Asks.IN_PLACE),
+            settings.askTimeout(), context.getSystem().scheduler()),
         (stats, failure) -> new Created(id, reply(stats, failure), cmd.replyTo));
     return Effect().none();
   }
@@ -166,7 +166,7 @@ public final class SpaceRegistry
     busy = true;
     context.pipeToSelf(
         Asks.<PidSpace.Command, Done>askWithStatus(spaces.space(cmd.id), PidSpace.Destroy::new,
-            settings.askTimeout(), context.getSystem().scheduler(), Asks.IN_PLACE),
+            settings.askTimeout(), context.getSystem().scheduler()),
         (done, failure) -> new Destroyed(cmd.id, reply(done, failure), cmd.replyTo));
     return Effect().none();
   }

@@ -56,9 +56,9 @@ class AsksTest {
   }
 
   @Test
-  void askWithStatus_inPlace_runsDependentStagesInTheAnsweringThread() throws Exception {
+  void askWithStatus_runsDependentStagesInTheAnsweringActorsThread() throws Exception {
     String ranOn = threadOfDependentStage(Asks.<Object, String>askWithStatus(
-        echo, replyTo -> new Echo("hi", replyTo), TIMEOUT, testKit.scheduler(), Asks.IN_PLACE));
+        echo, replyTo -> new Echo("hi", replyTo), TIMEOUT, testKit.scheduler()));
 
     assertTrue(ranOn.startsWith(testKit.system().name() + "-akka.actor.default-dispatcher"), ranOn);
   }
@@ -74,10 +74,10 @@ class AsksTest {
   @Test
   void askWithStatus_answers_valueOrErrorMessage() throws Exception {
     assertEquals("hi", Asks.<Object, String>askWithStatus(echo, replyTo -> new Echo("hi", replyTo), TIMEOUT,
-        testKit.scheduler(), testKit.system().executionContext()).get(10, TimeUnit.SECONDS));
+        testKit.scheduler()).get(10, TimeUnit.SECONDS));
 
     ExecutionException refused = assertThrows(ExecutionException.class, () -> Asks.<Object, String>askWithStatus(
-        echo, replyTo -> new Echo("", replyTo), TIMEOUT, testKit.scheduler(), Asks.IN_PLACE).get(10, TimeUnit.SECONDS));
+        echo, replyTo -> new Echo("", replyTo), TIMEOUT, testKit.scheduler()).get(10, TimeUnit.SECONDS));
     assertInstanceOf(StatusReply.ErrorMessage.class, refused.getCause());
     assertEquals("empty", refused.getCause().getMessage());
   }
@@ -87,7 +87,7 @@ class AsksTest {
     ActorRef<Echo> silent = testKit.spawn(Behaviors.ignore());
 
     ExecutionException late = assertThrows(ExecutionException.class, () -> Asks.<Echo, StatusReply<String>>ask(
-        silent, replyTo -> new Echo("hi", replyTo), Duration.ofMillis(200), testKit.scheduler(), Asks.IN_PLACE).get(10, TimeUnit.SECONDS));
+        silent, replyTo -> new Echo("hi", replyTo), Duration.ofMillis(200), testKit.scheduler()).get(10, TimeUnit.SECONDS));
     assertInstanceOf(TimeoutException.class, late.getCause());
   }
 }
