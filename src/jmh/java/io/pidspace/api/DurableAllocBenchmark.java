@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Threads;
  * 1,000 allocs, so the space never runs out.
  *
  * <pre>
- * mvn -B -q -Pjmh test-compile exec:exec -Djmh.args="DurableAllocBenchmark -f 1 -wi 1 -i 3 -w 5s -r 10s"
+ * mvn -B -q -Pjmh test-compile exec:exec -Djmh.args="DurableAllocBenchmark -f 1 -wi 6 -w 10s -i 3 -r 10s"
  * </pre>
  */
 @State(Scope.Benchmark)
