@@ -152,14 +152,16 @@ public final class SpaceRegistry
     if (busy) {
       return Effect().stash();
     }
-    PidspaceException refusal = null;
-    if (cmd.id == PidLayout.DEFAULT_SPACE) {
-      refusal = new PidspaceException(
-          PidspaceException.Code.DEFAULT_SPACE, "space 0 is the default space and cannot be destroyed");
-    } else if (!layout.isValidSpace(cmd.id) || !state.existing.get(cmd.id)) {
-      refusal = PidspaceException.unknownSpace(cmd.id);
-    }
-    if (refusal != null) {
+    try {
+      layout.checkSpace(cmd.id);
+      if (cmd.id == PidLayout.DEFAULT_SPACE) {
+        throw new PidspaceException(
+            PidspaceException.Code.DEFAULT_SPACE, "space 0 is the default space and cannot be destroyed");
+      }
+      if (!state.existing.get(cmd.id)) {
+        throw PidspaceException.unknownSpace(cmd.id);
+      }
+    } catch (PidspaceException refusal) {
       String wire = refusal.toWire();
       return Effect().none().thenRun(s -> cmd.replyTo.tell(StatusReply.error(wire)));
     }

@@ -229,6 +229,7 @@ class HttpApiTest {
         new String[] {"GET", "/v1/spaces/300", null, "404", "unknown-space"},
         new String[] {"DELETE", "/v1/spaces/0", null, "409", "default-space"},
         new String[] {"DELETE", "/v1/spaces/300", null, "404", "unknown-space"},
+        new String[] {"DELETE", "/v1/spaces/-3", null, "400", "out-of-range"},
         new String[] {"DELETE", "/v1/spaces/1e3", null, "400", "bad-request"},
         new String[] {"POST", "/v1/spaces/abc/pids", "", "400", "bad-request"},
         new String[] {"POST", "/v1/spaces/-1/pids", "", "400", "out-of-range"},

@@ -224,13 +224,13 @@ class SpaceRegistryTest {
   }
 
   @Test
-  void destroy_defaultOrUnknownSpace_isRefused() {
+  void destroy_defaultUnknownOrOutOfRangeSpace_isRefused() {
     Fixture f = Fixture.start();
 
     assertEquals(Code.DEFAULT_SPACE, f.destroyRefused(PidLayout.DEFAULT_SPACE));
     assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(7));
-    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(layout.maxSpaces()));
-    assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(-1));
+    assertEquals(Code.OUT_OF_RANGE, f.destroyRefused(layout.maxSpaces()));
+    assertEquals(Code.OUT_OF_RANGE, f.destroyRefused(-1));
     assertArrayEquals(new int[] {0}, f.ids());
     assertEquals(1, value(f.alloc(PidLayout.DEFAULT_SPACE, 1)).pids()[0]);
   }
