@@ -1,6 +1,7 @@
 package io.pidspace.space;
 
 import akka.Done;
+import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AbstractBehavior;
@@ -126,8 +127,8 @@ public final class PidRouter extends AbstractBehavior<PidRouter.Command> {
       cmd.replyTo.tell(invalid);
       return this;
     }
-    ActorRef<FreeResult> joiner = getContext().spawnAnonymous(
-        BatchJoin.create(layout, bySpace, invalid, settings.askTimeout(), cmd.replyTo));
+    ActorRef<FreeResult> joiner = getContext().<Object>spawnAnonymous(
+        BatchJoin.create(layout, bySpace, invalid, settings.askTimeout(), cmd.replyTo)).narrow();
     bySpace.forEach((space, pids) -> spaces.space(space).tell(
         new PidSpace.FreeBatch(pids.stream().mapToInt(Integer::intValue).toArray(), joiner)));
     return this;
@@ -152,23 +153,23 @@ public final class PidRouter extends AbstractBehavior<PidRouter.Command> {
 
   /** Gathers one {@link FreeResult} per space; spaces that do not answer in time are refused. */
   private static final class BatchJoin {
-    private static final FreeResult TIMEOUT = new FreeResult(new int[0], List.of());
+    private enum TimedOut implements NoSerializationVerificationNeeded { INSTANCE }
 
-    static Behavior<FreeResult> create(PidLayout layout, Map<Integer, List<Integer>> bySpace, FreeResult start,
+    static Behavior<Object> create(PidLayout layout, Map<Integer, List<Integer>> bySpace, FreeResult start,
         Duration timeout, ActorRef<FreeResult> replyTo) {
       return Behaviors.withTimers(timers -> {
-        timers.startSingleTimer(TIMEOUT, timeout);
+        timers.startSingleTimer(TimedOut.INSTANCE, timeout);
         Map<Integer, List<Integer>> pending = new HashMap<>(bySpace);
         FreeResult[] sum = {start};
-        return Behaviors.receive(FreeResult.class)
+        return Behaviors.receive(Object.class)
+            .onMessage(TimedOut.class, timedOut -> {
+              List<FreeResult.Refusal> late = new ArrayList<>();
+              pending.forEach((space, pids) -> pids.forEach(pid -> late.add(new FreeResult.Refusal(
+                  pid, PidspaceException.Code.UNAVAILABLE.wire(), "space " + space + " did not answer in time"))));
+              replyTo.tell(sum[0].plus(new FreeResult(new int[0], late)));
+              return Behaviors.stopped();
+            })
             .onMessage(FreeResult.class, part -> {
-              if (part == TIMEOUT) {
-                List<FreeResult.Refusal> late = new ArrayList<>();
-                pending.forEach((space, pids) -> pids.forEach(pid -> late.add(new FreeResult.Refusal(
-                    pid, PidspaceException.Code.UNAVAILABLE.wire(), "space " + space + " did not answer in time"))));
-                replyTo.tell(sum[0].plus(new FreeResult(new int[0], late)));
-                return Behaviors.stopped();
-              }
               int anyPid = part.freed().length > 0 ? part.freed()[0] : part.refused().get(0).pid();
               pending.remove(layout.spaceOf(anyPid));
               sum[0] = sum[0].plus(part);

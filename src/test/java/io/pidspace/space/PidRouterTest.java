@@ -173,6 +173,27 @@ class PidRouterTest {
     assertEquals(MAX_BATCH, stats(14).allocated());
   }
 
+  @Test
+  void freeBatch_aSpaceThatNeverAnswers_isRefusedAsUnavailable_theOthersAreFreed() {
+    create(15);
+    int[] pids = allocated(15, 2);
+    PidspaceSettings quick = PidspaceSettings.from(ConfigFactory.parseString("pidspace.ask-timeout = 300ms")
+        .withFallback(ConfigFactory.parseString("pidspace { shift = 16, max-batch = " + MAX_BATCH + " }"))
+        .withFallback(testKit.system().settings().config()));
+    ActorRef<PidSpace.Command> silent = testKit.createTestProbe(PidSpace.Command.class).getRef();
+    ActorRef<PidRouter.Command> routerWithASilentSpace =
+        testKit.spawn(PidRouter.create(quick, id -> id == 16 ? silent : spaces.get(id)));
+    int silentPid = (16 << layout.shift()) | 5;
+
+    TestProbe<FreeResult> probe = testKit.createTestProbe();
+    routerWithASilentSpace.tell(new PidRouter.FreeBatch(new int[] {pids[0], silentPid, pids[1]}, probe.getRef()));
+    FreeResult result = probe.receiveMessage();
+
+    assertArrayEquals(pids, Arrays.stream(result.freed()).sorted().toArray());
+    assertEquals(List.of(silentPid + " unavailable"), Replies.refusals(result));
+    assertEquals(0, stats(15).allocated());
+  }
+
   // --- helpers ---
 
   private static void create(int space) {
