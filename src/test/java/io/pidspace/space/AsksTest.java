@@ -1,6 +1,7 @@
 package io.pidspace.space;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -68,7 +69,7 @@ class AsksTest {
     String ranOn = threadOfDependentStage(AskPattern.<Object, String>askWithStatus(
         echo, replyTo -> new Echo("hi", replyTo), TIMEOUT, testKit.scheduler()));
 
-    assertTrue(!ranOn.startsWith(testKit.system().name()), ranOn);
+    assertFalse(ranOn.startsWith(testKit.system().name()), ranOn);
   }
 
   @Test
