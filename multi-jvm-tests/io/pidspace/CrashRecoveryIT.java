@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -168,8 +169,8 @@ class CrashRecoveryIT {
       if (pending != null && pendingWasStored(authority, pending)) {
         apply(pending, expectedAnswer(pending));
       }
-      List<Integer> ids = authority.spaces().toCompletableFuture().get(30, TimeUnit.SECONDS)
-          .stream().map(SpaceStats::space).toList();
+      List<Integer> ids = Arrays.stream(authority.spaceIds().toCompletableFuture().get(30, TimeUnit.SECONDS))
+          .boxed().toList();
       assertEquals(new ArrayList<>(model.keySet()), ids, "spaces after the kill, " + where);
       for (Map.Entry<Integer, PidMap> e : model.entrySet()) {
         SpaceStats stats = await(authority.stats(e.getKey()));
@@ -190,8 +191,8 @@ class CrashRecoveryIT {
   /** Whether the journal holds the effect of the command that was sent but never answered. */
   private boolean pendingWasStored(PidAuthority authority, String command) throws Exception {
     String[] words = command.split(" ");
-    List<Integer> ids = authority.spaces().toCompletableFuture().get(30, TimeUnit.SECONDS)
-        .stream().map(SpaceStats::space).toList();
+    List<Integer> ids = Arrays.stream(authority.spaceIds().toCompletableFuture().get(30, TimeUnit.SECONDS))
+        .boxed().toList();
     return switch (words[0]) {
       case "alloc" -> {
         int space = Integer.parseInt(words[1]);

@@ -19,10 +19,14 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.Adapter;
+import akka.persistence.jdbc.query.javadsl.JdbcReadJournal;
+import akka.persistence.query.PersistenceQuery;
+import akka.stream.javadsl.Sink;
 import io.pidspace.space.Asks;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
-import io.pidspace.space.GroupCommit;
 import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidspaceSettings;
 import io.pidspace.space.SpaceRefs;
@@ -31,10 +35,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -69,9 +71,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private final ActorSystem<?> system;
   private final PidspaceSettings settings;
   private final ActorRef<SpaceRegistry.Command> registry;
-  private final ActorRef<PidRouter.Command> router;
+  private final PidRouter router;
   private final Duration timeout;
-  private final ConcurrentHashMap<Integer, ActorRef<GroupCommit.Command>> groupCommits = new ConcurrentHashMap<>();
   private volatile boolean ownsSystem;
 
   /** The authority of {@code system}, started on first use. */
@@ -84,12 +85,25 @@ public final class PidAuthority implements Extension, AutoCloseable {
    * unless {@code akka.remote.artery.canonical.port} says otherwise). {@link #close()} stops it.
    *
    * @param config overrides, e.g. {@code pidspace.pid-max}; then come system properties,
-   *     {@code application.conf} (or {@code -Dconfig.file}) and the library defaults
+   *     {@code application.conf} (or {@code -Dconfig.file}) and the library defaults. A config
+   *     that is already loaded ({@code ConfigFactory.load()}) works too: its library defaults
+   *     yield to the standalone settings.
    */
   public static PidAuthority start(Config config) {
-    Config full = ConfigFactory.load(config
-        .withFallback(ConfigFactory.defaultApplication()) // application.conf, or -Dconfig.file
-        .withFallback(ConfigFactory.parseResources("pidspace-standalone.conf")));
+    Config standalone = ConfigFactory.parseResources("pidspace-standalone.conf");
+    Config reference = ConfigFactory.defaultReference();
+    Config callers = config.withFallback(ConfigFactory.defaultApplication());
+    for (var entry : standalone.entrySet()) { // a loaded config carries reference.conf: drop its defaults
+      String path = entry.getKey();
+      if (callers.hasPath(path) && reference.hasPath(path) && callers.getValue(path).equals(reference.getValue(path))) {
+        callers = callers.withoutPath(path);
+      }
+    }
+    Config full = ConfigFactory.systemProperties()
+        .withFallback(callers)
+        .withFallback(standalone)
+        .withFallback(reference)
+        .resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
     Cluster cluster = Cluster.get(system);
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -112,16 +126,24 @@ public final class PidAuthority implements Extension, AutoCloseable {
     }
     String provider = system.settings().config().getString("akka.actor.provider");
     boolean clustered = provider.equals("cluster") || provider.equals("akka.cluster.ClusterActorRefProvider");
-    if (clustered) {
-      SpaceRefs spaces = SpaceRefs.sharded(system, settings);
-      this.registry = ClusterSingleton.get(system)
-          .init(SingletonActor.of(SpaceRegistry.create(settings, spaces), "pidspace-registry"));
-      this.router = system.systemActorOf(PidRouter.create(settings, spaces), "pidspace-router", Props.empty());
-    } else {
-      SpaceRefs spaces = SpaceRefs.local(system, settings);
-      this.registry = system.systemActorOf(SpaceRegistry.create(settings, spaces), "pidspace-registry", Props.empty());
-      this.router = system.systemActorOf(PidRouter.create(settings, spaces), "pidspace-router", Props.empty());
-    }
+    SpaceRefs spaces = clustered ? SpaceRefs.sharded(system, settings) : SpaceRefs.local(system, settings);
+    Behavior<SpaceRegistry.Command> registryBehavior =
+        SpaceRegistry.create(settings, spaces, settings.durable() ? () -> journaledSpaces(system) : null);
+    this.registry = clustered
+        ? ClusterSingleton.get(system).init(SingletonActor.of(registryBehavior, "pidspace-registry"))
+        : system.systemActorOf(registryBehavior, "pidspace-registry", Props.empty());
+    this.router = new PidRouter(system, settings, spaces);
+  }
+
+  /** The ids of the spaces that have events in the journal. */
+  private static CompletionStage<List<Integer>> journaledSpaces(ActorSystem<?> system) {
+    String prefix = PidSpace.TYPE_KEY.name() + "|";
+    return PersistenceQuery.get(Adapter.toClassic(system))
+        .getReadJournalFor(JdbcReadJournal.class, "pidspace.read-journal")
+        .currentPersistenceIds()
+        .filter(id -> id.startsWith(prefix))
+        .map(id -> Integer.parseInt(id.substring(prefix.length())))
+        .runWith(Sink.seq(), system);
   }
 
   public PidLayout layout() {
@@ -158,59 +180,60 @@ public final class PidAuthority implements Extension, AutoCloseable {
     return ask(registry, replyTo -> new SpaceRegistry.Destroy(id, replyTo));
   }
 
-  /**
-   * One global pid from {@code space}, or {@code space-exhausted}. With a journal, single allocs
-   * that arrive together share one write (group commit).
-   */
+  /** One global pid from {@code space}, or {@code space-exhausted}. */
   public CompletionStage<Integer> alloc(int space) {
-    if (settings.groupCommit() && layout().isValidSpace(space)) {
-      return ask(groupCommit(space), GroupCommit.Alloc::new);
-    }
-    return alloc(space, 1).thenApply(pids -> pids[0]);
+    return router.alloc(space, 1).thenApply(pids -> pids[0]);
   }
 
   /** Up to {@code count} global pids in next-fit order; fewer only when the space runs out. */
   public CompletionStage<int[]> alloc(int space, int count) {
-    return this.<PidSpace.Allocated, PidRouter.Command>ask(router, replyTo -> new PidRouter.Alloc(space, count, replyTo))
-        .thenApply(PidSpace.Allocated::pids);
+    return router.alloc(space, count);
   }
 
-  /** Frees one global pid. With a journal, single frees that arrive together share one write. */
   public CompletionStage<Done> free(int pid) {
-    if (settings.groupCommit() && pid >= 0 && layout().isValidSpace(layout().spaceOf(pid))) {
-      return ask(groupCommit(layout().spaceOf(pid)), replyTo -> new GroupCommit.Free(pid, replyTo));
-    }
-    return ask(router, replyTo -> new PidRouter.Free(pid, replyTo));
+    return router.free(pid);
   }
 
   /** Frees a batch; each pid that cannot be freed is listed with its reason, and the rest are freed. */
   public CompletionStage<FreeResult> free(int[] pids) {
-    int[] batch = pids.clone();
-    return translate(Asks.<PidRouter.Command, FreeResult>ask(router, replyTo -> new PidRouter.FreeBatch(batch, replyTo),
-        timeout, system.scheduler()));
+    return router.free(pids.clone());
   }
 
   public CompletionStage<PidInfo> lookup(int pid) {
-    return ask(router, replyTo -> new PidRouter.Lookup(pid, replyTo));
+    return router.lookup(pid);
   }
 
   public CompletionStage<SpaceStats> stats(int space) {
-    return ask(router, replyTo -> new PidRouter.GetStats(space, replyTo));
+    return router.stats(space);
   }
 
-  /** Every existing space with its stats, by id. */
-  public CompletionStage<List<SpaceStats>> spaces() {
-    return translate(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
-        .thenCompose(ids -> {
-          List<CompletableFuture<SpaceStats>> all = new ArrayList<>();
-          for (int id : ids.ids()) {
-            // a space destroyed since the listing is left out
-            all.add(stats(id).toCompletableFuture().exceptionally(e -> null));
-          }
-          return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
-              .thenApply(done -> all.stream().map(CompletableFuture::join).filter(s -> s != null).toList());
-        });
+  /**
+   * Every space the registry knows, by id, each with its stats or, when it does not answer
+   * within {@code pidspace.list-timeout}, the refusal that says why: one bad space delays the
+   * listing by at most that long and hides no other.
+   */
+  public CompletionStage<List<SpaceListing>> spaces() {
+    long wait = settings.listTimeout().toMillis();
+    return spaceIds().thenCompose(ids -> {
+      List<CompletableFuture<SpaceListing>> all = new ArrayList<>();
+      for (int id : ids) {
+        all.add(router.stats(id)
+            .orTimeout(wait, TimeUnit.MILLISECONDS)
+            .handle((stats, failure) -> failure == null
+                ? new SpaceListing(id, stats, null)
+                : new SpaceListing(id, null, PidspaceException.from(failure))));
+      }
+      return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+          .thenApply(done -> all.stream().map(CompletableFuture::join).toList());
+    });
+  }
+
+  /** The ids of every existing space, ascending, as the registry knows them. */
+  public CompletionStage<int[]> spaceIds() {
+    return Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
+            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler())
+        .thenApply(SpaceRegistry.SpaceIds::ids)
+        .exceptionallyCompose(e -> CompletableFuture.failedStage(PidspaceException.from(e)));
   }
 
   /** Stops the actor system if {@link #start} started it; does nothing for a caller's own system. */
@@ -222,29 +245,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
     }
   }
 
-  /** This node's group commit of one space, started on first use. */
-  private ActorRef<GroupCommit.Command> groupCommit(int space) {
-    return groupCommits.computeIfAbsent(space, id -> system.systemActorOf(
-        GroupCommit.create(settings, id, router), "pidspace-group-commit-" + id, Props.empty()));
-  }
-
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return translate(Asks.askWithStatus(target, message, timeout, system.scheduler()));
-  }
-
-  private static <T> CompletionStage<T> translate(CompletionStage<T> stage) {
-    return stage.exceptionallyCompose(e -> CompletableFuture.failedStage(refusal(e)));
-  }
-
-  private static Throwable refusal(Throwable e) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    if (cause instanceof StatusReply.ErrorMessage) {
-      return PidspaceException.fromWire(cause.getMessage());
-    }
-    if (cause instanceof TimeoutException) {
-      return new PidspaceException(PidspaceException.Code.UNAVAILABLE, "no answer in time: " + cause.getMessage());
-    }
-    return cause;
+    return Asks.askWithStatus(target, message, timeout, system.scheduler());
   }
 }

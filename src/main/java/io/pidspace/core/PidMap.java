@@ -220,6 +220,96 @@ public final class PidMap {
     }
   }
 
+  /**
+   * Starts deciding a run of requests on this map, one by one in arrival order, exactly as if
+   * each came alone. The map changes as the run goes; {@link Run#changes()} is the record to
+   * store, and {@link Run#rollback()} puts the map back as it was, so an event-sourced owner
+   * can store the record first and then {@link #apply} it.
+   */
+  public Run begin() {
+    return new Run();
+  }
+
+  /** One run of requests being decided; see {@link #begin()}. */
+  public final class Run {
+    private final int lastPidBefore = lastPid;
+    private int[] changes = new int[16];
+    private int n;
+
+    private Run() {}
+
+    /** As {@link PidMap#alloc(int, int[])}. */
+    public int alloc(int count, int[] out) {
+      int k = PidMap.this.alloc(count, out);
+      for (int i = 0; i < k; i++) {
+        record(out[i]);
+      }
+      return k;
+    }
+
+    /** Frees {@code vpid}, or says why it cannot be freed and changes nothing. */
+    public PidspaceException free(int vpid) {
+      PidspaceException refusal = checkFree(vpid);
+      if (refusal == null) {
+        clear(vpid);
+        record(-vpid);
+      }
+      return refusal;
+    }
+
+    /** What the run changed, in order: {@code +v} allocated by next-fit, {@code -v} freed. */
+    public int[] changes() {
+      return Arrays.copyOf(changes, n);
+    }
+
+    /** Undoes the whole run, newest change first, and restores {@code lastPid}. */
+    public void rollback() {
+      for (int i = n - 1; i >= 0; i--) {
+        int c = changes[i];
+        if (c > 0) {
+          clear(c);
+        } else {
+          set(-c);
+        }
+      }
+      lastPid = lastPidBefore;
+      n = 0;
+    }
+
+    private void record(int change) {
+      if (n == changes.length) {
+        changes = Arrays.copyOf(changes, n * 2);
+      }
+      changes[n++] = change;
+    }
+  }
+
+  /**
+   * Applies what a {@link Run} recorded: {@code +v} marks {@code v} allocated and makes it
+   * {@code lastPid}, {@code -v} frees it. Vpid 0 is never in a record.
+   *
+   * @throws IllegalStateException and changes nothing if the record does not fit this map: the
+   *     caller's record of this space is corrupt
+   */
+  public void apply(int[] changes) {
+    Run undo = new Run();
+    for (int c : changes) {
+      int v = Math.abs(c);
+      boolean fits = c > 0 ? v < pidMax && !isSet(v) : c < 0 && isAllocated(v);
+      if (!fits) {
+        undo.rollback();
+        throw new IllegalStateException(name(v) + (c > 0 ? " cannot be marked allocated" : " cannot be marked free"));
+      }
+      if (c > 0) {
+        set(v);
+        lastPid = v;
+      } else {
+        clear(v);
+      }
+      undo.record(c);
+    }
+  }
+
   /** Receives the refused entries of {@link #freeAll}. */
   @FunctionalInterface
   public interface Refusals {

@@ -17,6 +17,10 @@ public final class PidspaceException extends RuntimeException {
     SPACE_ID_IN_USE("space-id-in-use"),
     DEFAULT_SPACE("default-space"),
     BAD_REQUEST("bad-request"),
+    /** A create or destroy met a space whose own record disagrees with the registry's. */
+    CONFLICT("conflict"),
+    /** Too many requests wait for one space on this node: answered at once, nothing stored. */
+    OVERLOADED("overloaded"),
     UNAVAILABLE("unavailable");
 
     private final String wire;
@@ -64,6 +68,24 @@ public final class PidspaceException extends RuntimeException {
         : new PidspaceException(code, text.substring(colon + 2));
   }
 
+  /**
+   * The one way to turn a failure into a refusal: a refusal stays itself (also inside a
+   * {@link java.util.concurrent.CompletionException}), a timeout or anything else is
+   * {@link Code#UNAVAILABLE}.
+   */
+  public static PidspaceException from(Throwable failure) {
+    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause()
+        : failure;
+    if (cause instanceof PidspaceException refusal) {
+      return refusal;
+    }
+    if (cause instanceof java.util.concurrent.TimeoutException) {
+      return unavailable("no answer in time");
+    }
+    return unavailable("the request failed: " + cause.getClass().getSimpleName());
+  }
+
   public static PidspaceException unknownSpace(int space) {
     return new PidspaceException(Code.UNKNOWN_SPACE, "space " + space + " does not exist");
   }
@@ -75,6 +97,10 @@ public final class PidspaceException extends RuntimeException {
 
   public static PidspaceException badRequest(String message) {
     return new PidspaceException(Code.BAD_REQUEST, message);
+  }
+
+  public static PidspaceException unavailable(String message) {
+    return new PidspaceException(Code.UNAVAILABLE, message);
   }
 
   public static PidspaceException outOfRange(String message) {

@@ -46,8 +46,8 @@ final class ApiError extends RuntimeException {
     return switch (code) {
       case UNKNOWN_SPACE, NOT_ALLOCATED -> StatusCodes.NOT_FOUND;
       case OUT_OF_RANGE, BAD_REQUEST, RESERVED_PID -> StatusCodes.BAD_REQUEST;
-      case SPACE_EXHAUSTED, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT -> StatusCodes.CONFLICT;
-      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+      case SPACE_EXHAUSTED, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT, CONFLICT -> StatusCodes.CONFLICT;
+      case UNAVAILABLE, OVERLOADED -> StatusCodes.SERVICE_UNAVAILABLE;
     };
   }
 }

@@ -1,5 +1,7 @@
 package io.pidspace.http;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.pidspace.api.SpaceListing;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.SpaceStats;
 import java.util.List;
@@ -18,7 +20,19 @@ final class ApiJson {
     }
   }
 
-  record Spaces(List<Space> spaces) {}
+  /** A space of the listing: its stats, or the error that says why it has none now. */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record Listed(int id, Integer pidMax, Integer allocated, Integer lastPid, Integer pagesInUse, String error,
+      String message) {
+    static Listed of(SpaceListing listing) {
+      SpaceStats s = listing.stats();
+      return s != null
+          ? new Listed(s.space(), s.pidMax(), s.allocated(), s.lastPid(), s.pagesInUse(), null, null)
+          : new Listed(listing.id(), null, null, null, null, listing.error().code().wire(), listing.error().getMessage());
+    }
+  }
+
+  record Spaces(List<Listed> spaces) {}
 
   record Pids(int[] pids) {}
 

@@ -85,7 +85,7 @@ final class PidspaceRoutes extends AllDirectives {
 
   private CompletionStage<HttpResponse> listSpaces() {
     return authority.spaces().thenApply(all ->
-        json(StatusCodes.OK, new ApiJson.Spaces(all.stream().map(ApiJson.Space::of).toList())));
+        json(StatusCodes.OK, new ApiJson.Spaces(all.stream().map(ApiJson.Listed::of).toList())));
   }
 
   private CompletionStage<HttpResponse> createSpace(ByteString body) {

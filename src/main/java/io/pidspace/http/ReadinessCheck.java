@@ -9,7 +9,8 @@ import java.util.function.Supplier;
 /**
  * The node's readiness check for Akka Management ({@code /ready}): the space registry answers,
  * which it does only once it has recovered from the journal. Akka Management's own
- * cluster-membership check adds "this node is Up".
+ * cluster-membership check adds "this node is Up". No space is asked: one bad space, or many
+ * passivated ones, say nothing about whether this node can serve.
  */
 public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
 
@@ -21,6 +22,6 @@ public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> 
 
   @Override
   public CompletionStage<Boolean> get() {
-    return authority.spaces().handle((spaces, failure) -> failure == null);
+    return authority.spaceIds().handle((spaces, failure) -> failure == null);
   }
 }

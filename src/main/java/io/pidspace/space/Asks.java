@@ -6,6 +6,7 @@ import akka.actor.typed.Scheduler;
 import akka.actor.typed.scaladsl.AskPattern;
 import akka.pattern.StatusReply;
 import akka.util.Timeout;
+import io.pidspace.core.PidspaceException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
@@ -34,12 +35,25 @@ public final class Asks {
     return toJava(answer);
   }
 
-  /** As {@link #ask}; a {@link StatusReply#error} completes the future with {@link StatusReply.ErrorMessage}. */
+  /**
+   * As {@link #ask}; a {@link StatusReply#error} (a {@link PidspaceException#toWire()}) completes
+   * the future with that {@link PidspaceException}, a timeout with {@code unavailable}.
+   */
   public static <Req, Res> CompletableFuture<Res> askWithStatus(RecipientRef<Req> target,
       Function<ActorRef<StatusReply<Res>>, Req> request, Duration timeout, Scheduler scheduler) {
     Future<Res> answer =
         new AskPattern.Askable<>(target).askWithStatus(request::apply, Timeout.create(timeout), scheduler);
-    return toJava(answer);
+    CompletableFuture<Res> future = new CompletableFuture<>();
+    answer.onComplete(result -> result.isSuccess()
+        ? future.complete(result.get())
+        : future.completeExceptionally(refusal(result.failed().get())), IN_PLACE);
+    return future;
+  }
+
+  private static PidspaceException refusal(Throwable failure) {
+    return failure instanceof StatusReply.ErrorMessage error
+        ? PidspaceException.fromWire(error.getMessage())
+        : PidspaceException.from(failure);
   }
 
   private static <T> CompletableFuture<T> toJava(Future<T> answer) {

@@ -1,18 +1,17 @@
 package io.pidspace.space;
 
-import akka.Done;
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.BackoffSupervisorStrategy;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
-import akka.pattern.StatusReply;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryFailed;
 import akka.persistence.typed.SnapshotAdapter;
-import akka.actor.typed.javadsl.AbstractBehavior;
-import akka.actor.typed.javadsl.Receive;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
@@ -28,7 +27,6 @@ import io.pidspace.core.SpaceStats;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.function.Consumer;
 
 /**
  * One pidspace: the only owner of its {@link PidMap}, taking one message at a time. A sharded
@@ -36,10 +34,15 @@ import java.util.function.Consumer;
  * {@link SpaceRegistry} creates it and again after it is destroyed: no message brings an empty
  * space to life. Space 0 exists from the start.
  *
- * <p>Each command is decided once, here ({@link #decide}): the event it causes, if any, and the
- * reply. Two small runtimes carry the decision out. {@link Durable} is event-sourced: the reply
- * that hands out a pid, confirms a free, a create or a destroy is sent only after its event is
- * stored. {@link InMemory} ({@code pidspace.persistence = none}) applies the event at once.
+ * <p>Requests come in {@link Run runs} from a node's {@link Coalescer}: the space decides a run
+ * with the core, request by request in arrival order, stores what changed as one event and then
+ * answers every request ({@link #decide}). {@link Durable} is event-sourced: no answer before its
+ * event is stored. {@link InMemory} ({@code pidspace.persistence = none}) keeps the changes at
+ * once.
+ *
+ * <p>Creates and destroys carry the registry's generation (docs/protocol.md): the space acts only
+ * on a generation newer than its own, stores it, and answers a repeated one with its status, so a
+ * retried, late or second registry's command can never reset a space that holds pids.
  */
 public final class PidSpace {
 
@@ -47,34 +50,59 @@ public final class PidSpace {
 
   public interface Command extends CborSerializable {}
 
-  /** Sent by the registry only. Makes the space fresh, whatever it held before. */
-  public record Create(int pidMax, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  /** From the registry only: create the space as {@code generation}, if that is newer than its own. */
+  public record Create(long generation, int pidMax, ActorRef<Status> replyTo) implements Command {}
 
-  /** Sent by the registry only. Frees every pid; the space is unknown afterwards. */
-  public record Destroy(ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /** From the registry only: destroy the space as {@code generation}, if that is newer than its own. */
+  public record Destroy(long generation, ActorRef<Status> replyTo) implements Command {}
 
-  public record Alloc(int count, ActorRef<StatusReply<Allocated>> replyTo) implements Command {}
+  /** Whether the space exists and at which generation; changes nothing. */
+  public record Inspect(ActorRef<Status> replyTo) implements Command {}
 
-  /** {@code pid} is global and belongs to this space (the {@link PidRouter} decoded it). */
-  public record Free(int pid, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /** What a space is: {@code stats} only while it exists. */
+  public record Status(boolean exists, long generation, SpaceStats stats) implements CborSerializable {}
 
-  public record FreeBatch(int[] pids, ActorRef<FreeResult> replyTo) implements Command {}
+  /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
+  public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public record Lookup(int pid, ActorRef<StatusReply<PidInfo>> replyTo) implements Command {}
+  public enum Kind { ALLOC, FREE, LOOKUP, STATS }
 
-  public record GetStats(ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  /**
+   * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
+   * for {@code FREE} and {@code LOOKUP}. Its caller gives up at {@code deadline} (epoch millis):
+   * a request that reaches the space later is answered unavailable and changes nothing.
+   */
+  public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
 
-  /** Global pids, in the order next-fit handed them out. */
-  public record Allocated(int[] pids) implements CborSerializable {}
+  /**
+   * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
+   * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
+   * {@code stats}.
+   */
+  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats)
+      implements CborSerializable {
+    static Outcome refused(PidspaceException reason) {
+      return new Outcome(reason.toWire(), null, null, null, null);
+    }
+  }
+
+  public record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
 
   private final int space;
   private final PidspaceSettings settings;
   private final PidLayout layout;
 
-  /** The behavior of space {@code space}, durable or in memory as {@code pidspace.persistence} says. */
-  public static Behavior<Command> create(PidspaceSettings settings, int space) {
+  /**
+   * The behavior of space {@code space}, durable or in memory as {@code pidspace.persistence}
+   * says. {@code restartsCapped}: a space that keeps failing (an unreadable journal) stops after
+   * a few backed-off restarts and is started again by its next message (sharding does that); a
+   * plain actor, which nothing would start again, keeps backing off instead.
+   */
+  public static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
     PidSpace logic = new PidSpace(settings, space);
-    return Behaviors.setup(ctx -> settings.durable() ? new Durable(ctx, logic) : new InMemory(ctx, logic));
+    return Behaviors.setup(ctx -> settings.durable()
+        ? new Durable(ctx, logic, restartsCapped)
+        : new InMemory(ctx, logic));
   }
 
   private PidSpace(PidspaceSettings settings, int space) {
@@ -83,124 +111,128 @@ public final class PidSpace {
     this.layout = settings.layout();
   }
 
-  /** What a command does: the event to store ({@code null} for none), then the reply to send. */
-  private record Decision(SpaceEvent event, Consumer<SpaceState> reply) {
+  /** What a command does: the events to store (none for a read), then the reply to send. */
+  private record Decision(List<SpaceEvent> events, Runnable reply) {
     static Decision reply(Runnable reply) {
-      return new Decision(null, state -> reply.run());
+      return new Decision(List.of(), reply);
     }
   }
 
-  private Decision decide(SpaceState state, Command command) {
-    if (command instanceof Alloc cmd) {
-      return decideAlloc(state, cmd);
-    } else if (command instanceof Free cmd) {
-      return decideFree(state, cmd);
-    } else if (command instanceof FreeBatch cmd) {
-      return decideFreeBatch(state, cmd);
-    } else if (command instanceof Lookup cmd) {
-      if (!state.exists()) {
-        return refuse(cmd.replyTo, PidspaceException.unknownSpace(space));
-      }
-      int vpid = layout.vpidOf(cmd.pid);
-      PidInfo info = new PidInfo(cmd.pid, space, vpid, state.map().isAllocated(vpid));
-      return Decision.reply(() -> cmd.replyTo.tell(StatusReply.success(info)));
-    } else if (command instanceof GetStats cmd) {
-      if (!state.exists()) {
-        return refuse(cmd.replyTo, PidspaceException.unknownSpace(space));
-      }
-      SpaceStats stats = state.map().stats();
-      return Decision.reply(() -> cmd.replyTo.tell(StatusReply.success(stats)));
+  /**
+   * Decides {@code command} on {@code state}. A run changes the map as it goes; with {@code keep}
+   * false it is rolled back, so the event handler applies it once stored.
+   */
+  private Decision decide(SpaceState state, Command command, boolean keep) {
+    if (command instanceof Run run) {
+      return decideRun(state, run, keep);
+    } else if (command instanceof Inspect cmd) {
+      Status status = status(state);
+      return Decision.reply(() -> cmd.replyTo.tell(status));
     } else if (command instanceof Create cmd) {
-      if (space == PidLayout.DEFAULT_SPACE) {
-        return refuse(cmd.replyTo, defaultSpace("created again"));
+      if (space == PidLayout.DEFAULT_SPACE || state.exists() || cmd.generation <= state.generation()) {
+        Status status = status(state); // never reset: the registry reads the status and decides
+        return Decision.reply(() -> cmd.replyTo.tell(status));
       }
-      return new Decision(new SpaceEvent.SpaceCreated(cmd.pidMax),
-          s -> cmd.replyTo.tell(StatusReply.success(s.map().stats())));
+      int pidMax = layout.checkPidMax(cmd.pidMax);
+      return new Decision(List.of(new SpaceEvent.SpaceCreated(cmd.generation, pidMax)),
+          () -> cmd.replyTo.tell(status(state)));
     } else if (command instanceof Destroy cmd) {
-      if (space == PidLayout.DEFAULT_SPACE) {
-        return refuse(cmd.replyTo, defaultSpace("destroyed"));
+      if (space == PidLayout.DEFAULT_SPACE || cmd.generation <= state.generation()) {
+        Status status = status(state);
+        return Decision.reply(() -> cmd.replyTo.tell(status));
       }
-      return new Decision(state.exists() ? SpaceEvent.SpaceDestroyed.INSTANCE : null,
-          s -> cmd.replyTo.tell(StatusReply.success(Done.getInstance())));
+      // stored even when the space does not exist: a late create of an older generation stays fenced
+      return new Decision(List.of(new SpaceEvent.SpaceDestroyed(cmd.generation)),
+          () -> cmd.replyTo.tell(status(state)));
     }
     throw new IllegalArgumentException("unexpected command " + command);
   }
 
-  private Decision decideAlloc(SpaceState state, Alloc cmd) {
+  private static Status status(SpaceState state) {
+    return new Status(state.exists(), state.generation(), state.exists() ? state.map().stats() : null);
+  }
+
+  private Decision decideRun(SpaceState state, Run run, boolean keep) {
+    List<Outcome> outcomes = new ArrayList<>(run.ops.size());
     if (!state.exists()) {
-      return refuse(cmd.replyTo, PidspaceException.unknownSpace(space));
-    }
-    if (cmd.count < 1 || cmd.count > settings.maxBatch()) {
-      return refuse(cmd.replyTo, PidspaceException.badRequest(
-          "count " + cmd.count + " is outside 1.." + settings.maxBatch()));
+      Outcome unknown = Outcome.refused(PidspaceException.unknownSpace(space));
+      run.ops.forEach(op -> outcomes.add(unknown));
+      return Decision.reply(() -> run.replyTo.tell(new Outcomes(outcomes)));
     }
     PidMap map = state.map();
-    int[] vpids = new int[Math.min(cmd.count, map.pidMax())];
-    int n = map.peek(cmd.count, vpids);
-    if (n == 0) {
-      return refuse(cmd.replyTo, PidspaceException.exhausted(space, map.pidMax()));
+    PidMap.Run changes = map.begin();
+    long now = System.currentTimeMillis();
+    for (Op op : run.ops) {
+      outcomes.add(now > op.deadline
+          ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
+          : decideOp(map, changes, op));
     }
-    int[] chosen = n == vpids.length ? vpids : Arrays.copyOf(vpids, n);
-    int[] pids = new int[n];
-    for (int i = 0; i < n; i++) {
-      pids[i] = layout.encode(space, chosen[i]);
+    int[] changed = changes.changes();
+    if (!keep) {
+      changes.rollback();
     }
-    return new Decision(new SpaceEvent.PidsAllocated(chosen), s -> cmd.replyTo.tell(StatusReply.success(new Allocated(pids))));
+    Outcomes answer = new Outcomes(outcomes);
+    if (changed.length == 0) {
+      return Decision.reply(() -> run.replyTo.tell(answer));
+    }
+    List<SpaceEvent> events = state.recorded() || !settings.durable()
+        ? List.of(new SpaceEvent.PidsChanged(changed))
+        : List.of(new SpaceEvent.SpaceCreated(0, map.pidMax()), new SpaceEvent.PidsChanged(changed));
+    return new Decision(events, () -> run.replyTo.tell(answer));
   }
 
-  private Decision decideFree(SpaceState state, Free cmd) {
-    if (!state.exists()) {
-      return refuse(cmd.replyTo, PidspaceException.unknownSpace(space));
-    }
-    int vpid = layout.vpidOf(cmd.pid);
-    PidspaceException refusal = state.map().checkFree(vpid);
-    if (refusal != null) {
-      return refuse(cmd.replyTo, refusal);
-    }
-    return new Decision(new SpaceEvent.PidsFreed(new int[] {vpid}),
-        s -> cmd.replyTo.tell(StatusReply.success(Done.getInstance())));
-  }
-
-  private Decision decideFreeBatch(SpaceState state, FreeBatch cmd) {
-    List<FreeResult.Refusal> refused = new ArrayList<>();
-    if (!state.exists()) {
-      PidspaceException unknown = PidspaceException.unknownSpace(space);
-      for (int pid : cmd.pids) {
-        refused.add(FreeResult.Refusal.of(pid, unknown));
+  private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
+    switch (op.kind) {
+      case ALLOC -> {
+        if (op.count < 1 || op.count > settings.maxBatch()) {
+          return Outcome.refused(PidspaceException.badRequest("count must be within 1.." + settings.maxBatch()));
+        }
+        int[] vpids = new int[Math.min(op.count, map.pidMax())];
+        int n = changes.alloc(op.count, vpids);
+        if (n == 0) {
+          return Outcome.refused(PidspaceException.exhausted(space, map.pidMax()));
+        }
+        int[] pids = new int[n];
+        for (int i = 0; i < n; i++) {
+          pids[i] = layout.encode(space, vpids[i]);
+        }
+        return new Outcome(null, pids, null, null, null);
       }
-      FreeResult result = new FreeResult(new int[0], refused);
-      return Decision.reply(() -> cmd.replyTo.tell(result));
+      case FREE -> {
+        int[] freed = new int[op.pids.length];
+        int n = 0;
+        List<FreeResult.Refusal> refused = new ArrayList<>();
+        for (int pid : op.pids) {
+          PidspaceException refusal = changes.free(vpidOf(pid));
+          if (refusal == null) {
+            freed[n++] = pid;
+          } else {
+            refused.add(FreeResult.Refusal.of(pid, refusal));
+          }
+        }
+        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null);
+      }
+      case LOOKUP -> {
+        int pid = op.pids[0];
+        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null);
+      }
+      case STATS -> {
+        return new Outcome(null, null, null, null, map.stats());
+      }
+      default -> throw new IllegalArgumentException("unexpected request " + op.kind);
     }
-    int[] vpids = new int[cmd.pids.length];
-    for (int i = 0; i < vpids.length; i++) {
-      vpids[i] = layout.vpidOf(cmd.pids[i]);
-    }
-    int[] accepted = new int[vpids.length];
-    int n = state.map().acceptFrees(vpids, accepted, (i, reason) -> refused.add(FreeResult.Refusal.of(cmd.pids[i], reason)));
-    int[] freedVpids = Arrays.copyOf(accepted, n);
-    int[] freedPids = new int[n];
-    for (int i = 0; i < n; i++) {
-      freedPids[i] = layout.encode(space, freedVpids[i]);
-    }
-    FreeResult result = new FreeResult(freedPids, refused);
-    return new Decision(n == 0 ? null : new SpaceEvent.PidsFreed(freedVpids), s -> cmd.replyTo.tell(result));
   }
 
-  private static <T> Decision refuse(ActorRef<StatusReply<T>> replyTo, PidspaceException reason) {
-    String wire = reason.toWire();
-    return Decision.reply(() -> replyTo.tell(StatusReply.error(wire)));
-  }
-
-  private static PidspaceException defaultSpace(String what) {
-    return new PidspaceException(
-        PidspaceException.Code.DEFAULT_SPACE, "space 0 is the default space and cannot be " + what);
+  /** The vpid of a pid of this space; -1 (refused by the map) for a pid of another space. */
+  private int vpidOf(int pid) {
+    return layout.spaceOf(pid) == space ? layout.vpidOf(pid) : -1;
   }
 
   private SpaceState initialState() {
     return SpaceState.initial(layout, space, settings.pidMax());
   }
 
-  /** {@code pidspace.persistence = none}: the event is applied at once; nothing is stored. */
+  /** {@code pidspace.persistence = none}: the run's changes are kept at once; nothing is stored. */
   private static final class InMemory extends AbstractBehavior<Command> {
     private final PidSpace logic;
     private final SpaceState state;
@@ -214,27 +246,32 @@ public final class PidSpace {
     @Override
     public Receive<Command> createReceive() {
       return newReceiveBuilder().onAnyMessage(command -> {
-        Decision decision = logic.decide(state, command);
-        if (decision.event != null) {
-          state.apply(decision.event);
+        Decision decision = logic.decide(state, command, true);
+        for (SpaceEvent event : decision.events) {
+          if (!(event instanceof SpaceEvent.PidsChanged)) {
+            state.apply(event); // a run's changes are in the map already
+          }
         }
-        decision.reply.accept(state);
+        decision.reply.run();
         return this;
       }).build();
     }
   }
 
-  /** {@code pidspace.persistence = jdbc}: the reply waits until the event is stored. */
+  /** {@code pidspace.persistence = jdbc}: the reply waits until the events are stored. */
   private static final class Durable extends EventSourcedBehavior<Command, SpaceEvent, SpaceState> {
     private final ActorContext<Command> context;
     private final PidSpace logic;
 
-    Durable(ActorContext<Command> context, PidSpace logic) {
-      super(PersistenceId.of(TYPE_KEY.name(), Integer.toString(logic.space)),
-          SupervisorStrategy.restartWithBackoff(
-              logic.settings.restartBackoffMin(), logic.settings.restartBackoffMax(), 0.2));
+    Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped) {
+      super(PersistenceId.of(TYPE_KEY.name(), Integer.toString(logic.space)), restarts(logic.settings, restartsCapped));
       this.context = context;
       this.logic = logic;
+    }
+
+    private static BackoffSupervisorStrategy restarts(PidspaceSettings settings, boolean capped) {
+      BackoffSupervisorStrategy backoff = SupervisorStrategy.restartWithBackoff(settings.restartBackoffMin(), settings.restartBackoffMax(), 0.2);
+      return capped ? backoff.withMaxRestarts(settings.maxRestarts()) : backoff;
     }
 
     @Override
@@ -245,10 +282,10 @@ public final class PidSpace {
     @Override
     public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
       return (state, command) -> {
-        Decision decision = logic.decide(state, command);
-        return decision.event == null
-            ? Effect().none().thenRun(decision.reply::accept)
-            : Effect().persist(decision.event).thenRun(decision.reply::accept);
+        Decision decision = logic.decide(state, command, false);
+        return decision.events.isEmpty()
+            ? Effect().none().thenRun(s -> decision.reply.run())
+            : Effect().persist(decision.events).thenRun(s -> decision.reply.run());
       };
     }
 
@@ -259,8 +296,10 @@ public final class PidSpace {
 
     @Override
     public RetentionCriteria retentionCriteria() {
-      // Snapshots keep recovery short; events before the older kept snapshot are deleted.
-      return RetentionCriteria.snapshotEvery(logic.settings.snapshotEvery(), 2).withDeleteEventsOnSnapshot();
+      // Snapshots keep recovery short. Events are never deleted: a stale copy of this space (a
+      // paused node, a split brain) writes at its next sequence number, and only an existing row
+      // with that number stops it (DESIGN.md §3, docs/protocol.md).
+      return RetentionCriteria.snapshotEvery(logic.settings.snapshotEvery(), 2);
     }
 
     @Override

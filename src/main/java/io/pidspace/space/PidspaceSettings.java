@@ -18,6 +18,9 @@ public record PidspaceSettings(
     Duration passivateAfter,
     Duration restartBackoffMin,
     Duration restartBackoffMax,
+    int maxRestarts,
+    int maxQueue,
+    Duration listTimeout,
     boolean groupCommit) {
 
   /** {@code pidspace.persistence}: where spaces and the registry keep their events. */
@@ -30,9 +33,9 @@ public record PidspaceSettings(
 
   public PidspaceSettings {
     layout.checkPidMax(pidMax);
-    if (maxBatch < 1 || replayWindow < 1 || snapshotEvery < 1) {
-      throw new IllegalArgumentException(
-          "pidspace.max-batch, pidspace.replay.window and pidspace.snapshot-every must be positive");
+    if (maxBatch < 1 || replayWindow < 1 || snapshotEvery < 1 || maxRestarts < 1 || maxQueue < 1) {
+      throw new IllegalArgumentException("pidspace.max-batch, pidspace.replay.window, pidspace.snapshot-every, "
+          + "pidspace.restart-backoff.max-restarts and pidspace.max-queue must be positive");
     }
   }
 
@@ -53,7 +56,10 @@ public record PidspaceSettings(
         c.getDuration("passivate-after"),
         c.getDuration("restart-backoff.min"),
         c.getDuration("restart-backoff.max"),
-        durable && c.getBoolean("group-commit"));
+        c.getInt("restart-backoff.max-restarts"),
+        c.getInt("max-queue"),
+        c.getDuration("list-timeout"),
+        c.getBoolean("group-commit"));
   }
 
   public boolean durable() {

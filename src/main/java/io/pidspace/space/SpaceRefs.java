@@ -24,7 +24,7 @@ public interface SpaceRefs {
     ClusterSharding sharding = ClusterSharding.get(system);
     ClusterShardingSettings shardingSettings = ClusterShardingSettings.create(system);
     sharding.init(
-        Entity.of(PidSpace.TYPE_KEY, ctx -> PidSpace.create(settings, Integer.parseInt(ctx.getEntityId())))
+        Entity.of(PidSpace.TYPE_KEY, ctx -> PidSpace.create(settings, Integer.parseInt(ctx.getEntityId()), true))
             .withSettings(settings.durable()
                 ? shardingSettings.withPassivationStrategy(
                     shardingSettings.passivationStrategySettings().withIdleEntityPassivation(settings.passivateAfter()))
@@ -45,6 +45,6 @@ public interface SpaceRefs {
   static SpaceRefs local(ActorSystem<?> system, PidspaceSettings settings) {
     ConcurrentHashMap<Integer, ActorRef<PidSpace.Command>> refs = new ConcurrentHashMap<>();
     return id -> refs.computeIfAbsent(
-        id, k -> system.systemActorOf(PidSpace.create(settings, k), "pidspace-" + k, Props.empty()));
+        id, k -> system.systemActorOf(PidSpace.create(settings, k, false), "pidspace-" + k, Props.empty()));
   }
 }

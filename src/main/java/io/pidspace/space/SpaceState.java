@@ -11,25 +11,30 @@ import java.nio.ByteBuffer;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
- * What a {@link PidSpace} holds: its {@link PidMap}, or nothing while the space does not exist.
- * Changed only by {@link #apply}, both live and when the journal is replayed.
+ * What a {@link PidSpace} holds: its {@link PidMap}, or nothing while the space does not exist,
+ * and the registry generation of its last create or destroy. Changed only by {@link #apply},
+ * both live and when the journal is replayed.
  */
 final class SpaceState {
 
   private final PidLayout layout;
   private final int space;
   private PidMap map;
+  private long generation;
+  private boolean recorded; // the journal holds a SpaceCreated: pid_max no longer comes from config
 
-  private SpaceState(PidLayout layout, int space, PidMap map) {
+  private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded) {
     this.layout = layout;
     this.space = space;
     this.map = map;
+    this.generation = generation;
+    this.recorded = recorded;
   }
 
   /** Before any event: space 0 exists from the start, every other space does not. */
   static SpaceState initial(PidLayout layout, int space, int defaultPidMax) {
-    return new SpaceState(
-        layout, space, space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null);
+    return new SpaceState(layout, space,
+        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false);
   }
 
   boolean exists() {
@@ -41,29 +46,39 @@ final class SpaceState {
     return map;
   }
 
+  long generation() {
+    return generation;
+  }
+
+  /** Whether the journal holds this space's create (always, once a created space exists). */
+  boolean recorded() {
+    return recorded;
+  }
+
   SpaceState apply(SpaceEvent event) {
-    if (event instanceof SpaceEvent.PidsAllocated e) {
-      map.markAllocated(e.vpids(), e.vpids().length);
-    } else if (event instanceof SpaceEvent.PidsFreed e) {
-      map.markFreed(e.vpids(), e.vpids().length);
+    if (event instanceof SpaceEvent.PidsChanged e) {
+      map.apply(e.changes());
     } else if (event instanceof SpaceEvent.SpaceCreated e) {
       map = PidMap.create(layout, space, e.pidMax());
-    } else if (event == SpaceEvent.SpaceDestroyed.INSTANCE) {
+      generation = e.generation();
+      recorded = true;
+    } else if (event instanceof SpaceEvent.SpaceDestroyed e) {
       map = null;
+      generation = e.generation();
     }
     return this;
   }
 
   /**
-   * The stored form of a space: its bound, cursor and live vpids as a RoaringBitmap in the
-   * portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax} 0
-   * means the space does not exist.
+   * The stored form of a space: its bound, cursor, generation and live vpids as a RoaringBitmap
+   * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
+   * 0 means the space does not exist.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated) implements CborSerializable {}
+  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation) implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0]);
+      return new Snapshot(0, 0, new byte[0], generation);
     }
     RoaringBitmap bits = new RoaringBitmap();
     map.forEachAllocated(bits::add);
@@ -74,12 +89,12 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray());
+    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation);
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
     if (snapshot.pidMax() == 0) {
-      return new SpaceState(layout, space, null);
+      return new SpaceState(layout, space, null, snapshot.generation(), true);
     }
     RoaringBitmap bits = new RoaringBitmap();
     try {
@@ -88,6 +103,7 @@ final class SpaceState {
       throw new UncheckedIOException("snapshot of space " + space + " is corrupt", e);
     }
     return new SpaceState(layout, space,
-        PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray()));
+        PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray()),
+        snapshot.generation(), true);
   }
 }

@@ -15,7 +15,7 @@ final class AuthorityTarget implements StormTarget {
   AuthorityTarget(String name, PidAuthority authority) {
     this.name = name;
     this.authority = authority;
-    authority.spaces().toCompletableFuture().join();
+    authority.spaceIds().toCompletableFuture().join();
   }
 
   @Override

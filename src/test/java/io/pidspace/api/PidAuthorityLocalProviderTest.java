@@ -54,7 +54,7 @@ class PidAuthorityLocalProviderTest {
     assertArrayEquals(new int[] {layout.encode(space, 2)}, batch.freed());
     assertEquals(Code.NOT_ALLOCATED.wire(), batch.refused().get(0).code());
     assertEquals(new SpaceStats(space, 1_000, 1, 4, 1), value(authority.stats(space)));
-    assertTrue(value(authority.spaces()).contains(new SpaceStats(space, 1_000, 1, 4, 1)));
+    assertTrue(value(authority.spaces()).stream().map(SpaceListing::stats).toList().contains(new SpaceStats(space, 1_000, 1, 4, 1)));
     assertTrue(value(authority.alloc(PidLayout.DEFAULT_SPACE)) > 0);
   }
 
@@ -68,7 +68,7 @@ class PidAuthorityLocalProviderTest {
     assertEquals(Code.NOT_ALLOCATED, refusal(authority.free(layout.encode(space, 2))));
     value(authority.destroySpace(space));
     assertEquals(Code.UNKNOWN_SPACE, refusal(authority.alloc(space)));
-    assertFalse(value(authority.spaces()).stream().anyMatch(s -> s.space() == space));
+    assertFalse(value(authority.spaces()).stream().anyMatch(s -> s.id() == space));
     assertEquals(new SpaceStats(space, PidLayout.PID_MAX_DEFAULT, 0, 1, 0), value(authority.createSpace(space)));
   }
 }

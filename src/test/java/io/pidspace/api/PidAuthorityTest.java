@@ -97,11 +97,11 @@ class PidAuthorityTest {
     int space = newSpace();
     int pid = value(authority.alloc(space));
 
-    PidInfo seenBySharding = value(AskPattern.askWithStatus(
+    PidSpace.Status seenBySharding = value(AskPattern.ask(
         ClusterSharding.get(testKit.system()).entityRefFor(PidSpace.TYPE_KEY, Integer.toString(space)),
-        (ActorRef<StatusReply<PidInfo>> replyTo) -> new PidSpace.Lookup(pid, replyTo),
+        (ActorRef<PidSpace.Status> replyTo) -> new PidSpace.Inspect(replyTo),
         Duration.ofSeconds(30), testKit.scheduler()));
-    assertTrue(seenBySharding.allocated(), "the sharded entity holds the pid the facade handed out");
+    assertEquals(1, seenBySharding.stats().allocated(), "the sharded entity holds the pid the facade handed out");
     assertThrows(Exception.class, () -> Adapter.toClassic(testKit.system())
         .actorSelection("/system/pidspace-" + space).resolveOne(Duration.ofSeconds(5))
         .toCompletableFuture().get(30, TimeUnit.SECONDS), "no plain local actor for the space");
@@ -109,7 +109,7 @@ class PidAuthorityTest {
 
   @Test
   void createSpace_withoutId_takesLowestFreeId() {
-    Set<Integer> existing = value(authority.spaces()).stream().map(SpaceStats::space).collect(Collectors.toSet());
+    Set<Integer> existing = value(authority.spaces()).stream().map(SpaceListing::id).collect(Collectors.toSet());
     int lowest = 1;
     while (existing.contains(lowest)) {
       lowest++;
@@ -177,13 +177,13 @@ class PidAuthorityTest {
     int space = newSpace(500);
     value(authority.alloc(space, 7));
 
-    Map<Integer, SpaceStats> byId = value(authority.spaces()).stream()
+    Map<Integer, SpaceStats> byId = value(authority.spaces()).stream().map(SpaceListing::stats)
         .collect(Collectors.toMap(SpaceStats::space, s -> s));
     assertTrue(byId.containsKey(PidLayout.DEFAULT_SPACE));
     assertEquals(new SpaceStats(space, 500, 7, 8, 1), byId.get(space));
 
     value(authority.destroySpace(space));
-    assertFalse(value(authority.spaces()).stream().anyMatch(s -> s.space() == space));
+    assertFalse(value(authority.spaces()).stream().anyMatch(s -> s.id() == space));
   }
 
   @Test

@@ -42,32 +42,46 @@ class MessageSerializationTest {
   static Stream<CborSerializable> messages() {
     ActorRef<StatusReply<SpaceStats>> stats = testKit.<StatusReply<SpaceStats>>createTestProbe().getRef();
     ActorRef<StatusReply<Done>> done = testKit.<StatusReply<Done>>createTestProbe().getRef();
-    ActorRef<StatusReply<PidSpace.Allocated>> allocated =
-        testKit.<StatusReply<PidSpace.Allocated>>createTestProbe().getRef();
-    ActorRef<StatusReply<PidInfo>> info = testKit.<StatusReply<PidInfo>>createTestProbe().getRef();
-    ActorRef<FreeResult> freeResult = testKit.<FreeResult>createTestProbe().getRef();
+    ActorRef<PidSpace.Status> status = testKit.<PidSpace.Status>createTestProbe().getRef();
+    ActorRef<PidSpace.Outcomes> outcomes = testKit.<PidSpace.Outcomes>createTestProbe().getRef();
     ActorRef<SpaceRegistry.SpaceIds> ids = testKit.<SpaceRegistry.SpaceIds>createTestProbe().getRef();
+    SpaceStats spaceStats = new SpaceStats(1, 32_768, 5, 6, 1);
+    FreeResult.Refusal refusal = new FreeResult.Refusal(2, "not-allocated", "pid 2 is not allocated");
     return Stream.of(
-        new PidSpace.Create(32_768, stats),
-        new PidSpace.Destroy(done),
-        new PidSpace.Alloc(3, allocated),
-        new PidSpace.Free(4_194_306, done),
-        new PidSpace.FreeBatch(new int[] {4_194_306, 4_194_307}, freeResult),
-        new PidSpace.Lookup(4_194_306, info),
-        new PidSpace.GetStats(stats),
-        new PidSpace.Allocated(new int[] {4_194_306, 4_194_307}),
-        new PidRouter.Alloc(1, 3, allocated),
-        new PidRouter.Free(4_194_306, done),
-        new PidRouter.FreeBatch(new int[] {2, 4_194_306}, freeResult),
-        new PidRouter.Lookup(4_194_306, info),
-        new PidRouter.GetStats(1, stats),
+        new PidSpace.Create(7, 32_768, status),
+        new PidSpace.Destroy(8, status),
+        new PidSpace.Inspect(status),
+        new PidSpace.Status(true, 7, spaceStats),
+        new PidSpace.Status(false, 8, null),
+        new PidSpace.Run(List.of(
+            new PidSpace.Op(PidSpace.Kind.ALLOC, 3, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.FREE, 0, new int[] {4_194_306, 4_194_307}, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.LOOKUP, 0, new int[] {4_194_306}, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.STATS, 0, null, 1_700_000_000_000L)), outcomes),
+        new PidSpace.Outcomes(List.of(
+            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null),
+            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null),
+            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null),
+            new PidSpace.Outcome(null, null, null, null, spaceStats),
+            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null))),
+        new SpaceEvent.SpaceCreated(7, 32_768),
+        new SpaceEvent.SpaceDestroyed(8),
+        new SpaceEvent.PidsChanged(new int[] {2, 3, -2, 2}),
+        new SpaceState.Snapshot(32_768, 3, new byte[] {1, 2, 3}, 7),
         new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, stats),
         new SpaceRegistry.Destroy(7, done),
         new SpaceRegistry.ListSpaces(ids),
         new SpaceRegistry.SpaceIds(new int[] {0, 1, 7}),
-        new FreeResult(new int[] {4_194_306}, List.of(new FreeResult.Refusal(2, "not-allocated", "pid 2 is not allocated"))),
+        new SpaceRegistry.CreateStarted(7, 12, 32_768),
+        new SpaceRegistry.DestroyStarted(7, 13),
+        new SpaceRegistry.Finished(7, 13),
+        new SpaceRegistry.Abandoned(7, 13),
+        new SpaceRegistry.Adopted(7, 11),
+        new SpaceRegistry.Snapshot(13, new int[] {0, 7}, new long[] {0, 11}, new int[] {9},
+            List.of(new SpaceRegistry.Pending(true, 13, 1_000))),
+        new FreeResult(new int[] {4_194_306}, List.of(refusal)),
         new PidInfo(4_194_306, 1, 2, true),
-        new SpaceStats(1, 32_768, 5, 6, 1));
+        spaceStats);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -87,8 +101,22 @@ class MessageSerializationTest {
         serializationTestKit.verifySerialization(StatusReply.error(refusal), false).getError().getMessage());
   }
 
-  /** Record equality that compares array components by content. */
+  /** Record equality that compares array components by content, also inside lists of records. */
   private static boolean sameComponents(Object a, Object b) {
+    if (a instanceof List<?> x && b instanceof List<?> y) {
+      if (x.size() != y.size()) {
+        return false;
+      }
+      for (int i = 0; i < x.size(); i++) {
+        if (!sameComponents(x.get(i), y.get(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (a == null || b == null || !a.getClass().isRecord()) {
+      return Objects.deepEquals(a, b);
+    }
     if (a.getClass() != b.getClass()) {
       return false;
     }
@@ -96,7 +124,7 @@ class MessageSerializationTest {
       try {
         Object x = component.getAccessor().invoke(a);
         Object y = component.getAccessor().invoke(b);
-        if (!Objects.deepEquals(x, y)) {
+        if (!(x instanceof List || x != null && x.getClass().isRecord() ? sameComponents(x, y) : Objects.deepEquals(x, y))) {
           return false;
         }
       } catch (ReflectiveOperationException e) {

@@ -11,22 +11,25 @@ import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.pattern.StatusReply;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@link PidRouter} over real {@link PidSpace} actors. Shift 16 with 512 spaces leaves pids
+ * The {@link PidRouter} and its {@link Coalescer}s over real {@link PidSpace} actors. Shift 16 with 512 spaces leaves pids
  * from {@code 512 << 16} up to {@code Integer.MAX_VALUE} outside every space: out of range.
  */
 class PidRouterTest {
@@ -39,9 +42,10 @@ class PidRouterTest {
   private static final PidLayout layout = settings.layout();
   private static final int PID_LIMIT = layout.maxSpaces() << layout.shift();
   private static final List<ActorRef<PidSpace.Command>> spaces = IntStream.range(0, layout.maxSpaces())
-      .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id)))
+      .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id, false)))
       .toList();
-  private static final ActorRef<PidRouter.Command> router = testKit.spawn(PidRouter.create(settings, spaces::get));
+  private static final PidRouter router = new PidRouter(testKit.system(), settings, spaces::get);
+  private static final AtomicLong generations = new AtomicLong();
 
   @AfterAll
   static void shutdown() {
@@ -110,23 +114,20 @@ class PidRouterTest {
   @Test
   void requests_fromOneCaller_reachTheSpaceInOrder() {
     create(10);
-    TestProbe<StatusReply<PidSpace.Allocated>> allocs = testKit.createTestProbe();
-    TestProbe<StatusReply<Done>> frees = testKit.createTestProbe();
-    TestProbe<StatusReply<PidInfo>> lookups = testKit.createTestProbe();
-
+    List<CompletableFuture<int[]>> allocs = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      router.tell(new PidRouter.Alloc(10, 1, allocs.getRef())); // vpids 2, 3, 4
+      allocs.add(router.alloc(10, 1)); // vpids 2, 3, 4
     }
-    router.tell(new PidRouter.Free(layout.encode(10, 3), frees.getRef()));
-    router.tell(new PidRouter.Lookup(layout.encode(10, 3), lookups.getRef()));
-    router.tell(new PidRouter.Alloc(10, 2, allocs.getRef())); // next-fit: 5, 6, not 3
+    CompletableFuture<Done> free = router.free(layout.encode(10, 3));
+    CompletableFuture<PidInfo> lookup = router.lookup(layout.encode(10, 3));
+    allocs.add(router.alloc(10, 2)); // next-fit: 5, 6, not 3
 
     for (int vpid = 2; vpid <= 4; vpid++) {
-      assertArrayEquals(new int[] {layout.encode(10, vpid)}, value(allocs).pids());
+      assertArrayEquals(new int[] {layout.encode(10, vpid)}, value(allocs.get(vpid - 2)));
     }
-    value(frees);
-    assertFalse(value(lookups).allocated());
-    assertArrayEquals(new int[] {layout.encode(10, 5), layout.encode(10, 6)}, value(allocs).pids());
+    value(free);
+    assertFalse(value(lookup).allocated());
+    assertArrayEquals(new int[] {layout.encode(10, 5), layout.encode(10, 6)}, value(allocs.get(3)));
   }
 
   @Test
@@ -177,65 +178,88 @@ class PidRouterTest {
   void freeBatch_aSpaceThatNeverAnswers_isRefusedAsUnavailable_theOthersAreFreed() {
     create(15);
     int[] pids = allocated(15, 2);
-    PidspaceSettings quick = PidspaceSettings.from(ConfigFactory.parseString("pidspace.ask-timeout = 300ms")
-        .withFallback(ConfigFactory.parseString("pidspace { shift = 16, max-batch = " + MAX_BATCH + " }"))
-        .withFallback(testKit.system().settings().config()));
     ActorRef<PidSpace.Command> silent = testKit.createTestProbe(PidSpace.Command.class).getRef();
-    ActorRef<PidRouter.Command> routerWithASilentSpace =
-        testKit.spawn(PidRouter.create(quick, id -> id == 16 ? silent : spaces.get(id)));
+    PidRouter withASilentSpace = new PidRouter(testKit.system(), quick(100), id -> id == 16 ? silent : spaces.get(id));
     int silentPid = (16 << layout.shift()) | 5;
 
-    TestProbe<FreeResult> probe = testKit.createTestProbe();
-    routerWithASilentSpace.tell(new PidRouter.FreeBatch(new int[] {pids[0], silentPid, pids[1]}, probe.getRef()));
-    FreeResult result = probe.receiveMessage();
+    FreeResult result = value(withASilentSpace.free(new int[] {pids[0], silentPid, pids[1]}));
 
     assertArrayEquals(pids, Arrays.stream(result.freed()).sorted().toArray());
     assertEquals(List.of(silentPid + " unavailable"), Replies.refusals(result));
     assertEquals(0, stats(15).allocated());
   }
 
+  @Test
+  void coalescer_fullQueue_answersOverloadedAtOnce() {
+    TestProbe<PidSpace.Command> space = testKit.createTestProbe(PidSpace.Command.class);
+    PidRouter router = new PidRouter(testKit.system(), quick(2), id -> space.getRef());
+
+    CompletableFuture<int[]> inFlight = router.alloc(17, 1);
+    space.expectMessageClass(PidSpace.Run.class);
+    CompletableFuture<int[]> queued1 = router.alloc(17, 1);
+    CompletableFuture<int[]> queued2 = router.alloc(17, 1);
+
+    assertEquals(Code.OVERLOADED, refusal(router.alloc(17, 1)));
+    assertFalse(queued1.isDone() || queued2.isDone() || inFlight.isDone());
+  }
+
+  @Test
+  void coalescer_requestWhoseCallerGaveUp_isNeverSent() throws InterruptedException {
+    TestProbe<PidSpace.Command> space = testKit.createTestProbe(PidSpace.Command.class);
+    PidRouter router = new PidRouter(testKit.system(), quick(100), id -> space.getRef());
+
+    CompletableFuture<int[]> first = router.alloc(18, 1);
+    PidSpace.Run run = space.expectMessageClass(PidSpace.Run.class);
+    CompletableFuture<int[]> late = router.alloc(18, 1);
+    Thread.sleep(1_000); // past the 500 ms deadline of the queued request
+    run.replyTo().tell(new PidSpace.Outcomes(List.of(new PidSpace.Outcome(null, new int[] {7}, null, null, null))));
+
+    assertArrayEquals(new int[] {7}, value(first));
+    assertEquals(Code.UNAVAILABLE, refusal(late));
+    space.expectNoMessage(Duration.ofMillis(300));
+  }
+
+  /** Settings with a short ask-timeout and {@code maxQueue}. */
+  private static PidspaceSettings quick(int maxQueue) {
+    return PidspaceSettings.from(ConfigFactory.parseString("pidspace { ask-timeout = 500ms, max-queue = " + maxQueue + " }")
+        .withFallback(ConfigFactory.parseString("pidspace { shift = 16, max-batch = " + MAX_BATCH + " }"))
+        .withFallback(testKit.system().settings().config()));
+  }
+
   // --- helpers ---
 
   private static void create(int space) {
-    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
-    spaces.get(space).tell(new PidSpace.Create(settings.pidMax(), probe.getRef()));
-    value(probe);
+    TestProbe<PidSpace.Status> probe = testKit.createTestProbe();
+    spaces.get(space).tell(new PidSpace.Create(generations.incrementAndGet(), settings.pidMax(), probe.getRef()));
+    assertTrue(probe.receiveMessage().exists());
   }
 
-  private static TestProbe<StatusReply<PidSpace.Allocated>> alloc(int space, int count) {
-    TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
-    router.tell(new PidRouter.Alloc(space, count, probe.getRef()));
-    return probe;
+  private static CompletableFuture<int[]> alloc(int space, int count) {
+    return router.alloc(space, count);
   }
 
   private static int[] allocated(int space, int count) {
-    return value(alloc(space, count)).pids();
+    return value(alloc(space, count));
   }
 
-  private static TestProbe<StatusReply<Done>> free(int pid) {
-    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
-    router.tell(new PidRouter.Free(pid, probe.getRef()));
-    return probe;
+  private static CompletableFuture<Done> free(int pid) {
+    return router.free(pid);
   }
 
   private static void freed(int pid) {
     value(free(pid));
   }
 
-  private static TestProbe<StatusReply<PidInfo>> lookup(int pid) {
-    TestProbe<StatusReply<PidInfo>> probe = testKit.createTestProbe();
-    router.tell(new PidRouter.Lookup(pid, probe.getRef()));
-    return probe;
+  private static CompletableFuture<PidInfo> lookup(int pid) {
+    return router.lookup(pid);
   }
 
   private static PidInfo info(int pid) {
     return value(lookup(pid));
   }
 
-  private static TestProbe<StatusReply<SpaceStats>> getStats(int space) {
-    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
-    router.tell(new PidRouter.GetStats(space, probe.getRef()));
-    return probe;
+  private static CompletableFuture<SpaceStats> getStats(int space) {
+    return router.stats(space);
   }
 
   private static SpaceStats stats(int space) {
@@ -243,8 +267,6 @@ class PidRouterTest {
   }
 
   private static FreeResult freeBatch(int... pids) {
-    TestProbe<FreeResult> probe = testKit.createTestProbe();
-    router.tell(new PidRouter.FreeBatch(pids, probe.getRef()));
-    return probe.receiveMessage();
+    return value(router.free(pids));
   }
 }

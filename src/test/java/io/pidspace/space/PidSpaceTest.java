@@ -1,28 +1,29 @@
 package io.pidspace.space;
 
-import static io.pidspace.space.Replies.refusal;
-import static io.pidspace.space.Replies.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.pattern.StatusReply;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidspaceException;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
-/** The protocol of one {@link PidSpace}, spoken directly with probes (no registry, no router). */
+/** The protocol of one {@link PidSpace}, spoken directly with probes (no registry, no coalescer). */
 class PidSpaceTest {
 
   private static final ActorTestKit testKit = ActorTestKit.create();
@@ -40,14 +41,12 @@ class PidSpaceTest {
   @Test
   void everyRequest_beforeCreate_isUnknownSpace() {
     int space = 1;
-    ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
 
     assertEquals(Code.UNKNOWN_SPACE, allocRefused(pidSpace, 1));
     assertEquals(Code.UNKNOWN_SPACE, freeRefused(pidSpace, layout.encode(space, 2)));
     assertEquals(Code.UNKNOWN_SPACE, lookupRefused(pidSpace, layout.encode(space, 2)));
-    TestProbe<StatusReply<SpaceStats>> stats = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.GetStats(stats.getRef()));
-    assertEquals(Code.UNKNOWN_SPACE, refusal(stats));
+    assertEquals(Code.UNKNOWN_SPACE, code(one(pidSpace, op(PidSpace.Kind.STATS, 0))));
     FreeResult batch = freeBatch(pidSpace, layout.encode(space, 2), layout.encode(space, 3));
     assertEquals(0, batch.freed().length);
     assertEquals(List.of(layout.encode(space, 2) + " unknown-space", layout.encode(space, 3) + " unknown-space"),
@@ -57,7 +56,7 @@ class PidSpaceTest {
   @Test
   void create_startsFreshSpaceWhoseFirstPidIsVpid2() {
     int space = 2;
-    ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
 
     assertEquals(new SpaceStats(space, 5_000, 0, 1, 0), create(pidSpace, 5_000));
     assertArrayEquals(new int[] {layout.encode(space, 2)}, allocated(pidSpace, 1));
@@ -88,7 +87,7 @@ class PidSpaceTest {
   @Test
   void alloc_whenFull_isExhaustedAndBatchStopsEarly() {
     int space = 5;
-    ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
     create(pidSpace, PidLayout.PID_MAX_MIN); // vpids 1..300
 
     assertEquals(200, allocated(pidSpace, 200).length);
@@ -117,7 +116,7 @@ class PidSpaceTest {
   @Test
   void free_reservedOrBeyondPidMaxOrNeverAllocated_isRefused() {
     int space = 7;
-    ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
     create(pidSpace, 1_000);
     allocated(pidSpace, 2);
 
@@ -153,9 +152,7 @@ class PidSpaceTest {
     ActorRef<PidSpace.Command> pidSpace = created(space);
     int pid = allocated(pidSpace, 10)[0];
 
-    TestProbe<StatusReply<Done>> destroyed = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Destroy(destroyed.getRef()));
-    value(destroyed);
+    assertFalse(destroy(pidSpace, generations.incrementAndGet()).exists());
 
     assertEquals(Code.UNKNOWN_SPACE, allocRefused(pidSpace, 1));
     assertEquals(Code.UNKNOWN_SPACE, freeRefused(pidSpace, pid));
@@ -167,26 +164,86 @@ class PidSpaceTest {
   }
 
   @Test
-  void create_ofExistingSpace_makesItFresh() {
+  void create_ofExistingSpace_neverResetsIt_whateverItsGeneration() {
     int space = 10;
-    ActorRef<PidSpace.Command> pidSpace = created(space);
-    allocated(pidSpace, 10);
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
+    long generation = generations.incrementAndGet();
+    create(pidSpace, generation, settings.pidMax());
+    int[] live = allocated(pidSpace, 10);
 
-    assertEquals(new SpaceStats(space, settings.pidMax(), 0, 1, 0), create(pidSpace, settings.pidMax()));
-    assertArrayEquals(globalPids(space, 2), allocated(pidSpace, 1));
+    PidSpace.Status again = create(pidSpace, generation, settings.pidMax());
+    PidSpace.Status newer = create(pidSpace, generations.incrementAndGet(), 1_000);
+
+    assertEquals(new PidSpace.Status(true, generation, new SpaceStats(space, settings.pidMax(), 10, 11, 1)), again);
+    assertEquals(again, newer, "a create of a newer generation reports the space as it is");
+    assertTrue(info(pidSpace, live[9]).allocated());
+    assertArrayEquals(globalPids(space, 12), allocated(pidSpace, 1));
+  }
+
+  @Test
+  void createOrDestroy_ofAnOlderOrTheSameGeneration_changesNothing() {
+    int space = 11;
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
+    long created = generations.incrementAndGet();
+    create(pidSpace, created, settings.pidMax());
+    int pid = allocated(pidSpace, 1)[0];
+
+    assertTrue(destroy(pidSpace, created).exists(), "a destroy must be newer than the create");
+    assertTrue(destroy(pidSpace, created - 1).exists());
+    long destroyed = generations.incrementAndGet();
+    assertEquals(new PidSpace.Status(false, destroyed, null), destroy(pidSpace, destroyed));
+    assertEquals(new PidSpace.Status(false, destroyed, null), destroy(pidSpace, destroyed), "a repeat is answered alike");
+    assertEquals(new PidSpace.Status(false, destroyed, null), create(pidSpace, created, settings.pidMax()),
+        "a late create of an older generation stays fenced");
+    assertEquals(Code.UNKNOWN_SPACE, lookupRefused(pidSpace, pid));
+  }
+
+  @Test
+  void run_decidesMixedRequestsInArrivalOrder_asIfOneByOne() {
+    int space = 12;
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
+    create(pidSpace, PidLayout.PID_MAX_MIN); // vpids 1..300
+    int[] first = allocated(pidSpace, 299); // 2..300; only vpid 1 is left, below last_pid 300
+
+    List<PidSpace.Outcome> outcomes = run(pidSpace,
+        op(PidSpace.Kind.ALLOC, 1), // wraps to vpid 1
+        op(PidSpace.Kind.ALLOC, 1), // exhausted
+        op(PidSpace.Kind.FREE, 0, first[0], first[0]), // vpid 2 freed once, then a double free
+        op(PidSpace.Kind.LOOKUP, 0, first[0]),
+        op(PidSpace.Kind.ALLOC, 2), // vpid 2 again, then nothing left
+        op(PidSpace.Kind.STATS, 0));
+
+    assertArrayEquals(globalPids(space, 1), outcomes.get(0).pids());
+    assertEquals(Code.SPACE_EXHAUSTED, code(outcomes.get(1)));
+    assertArrayEquals(new int[] {first[0]}, outcomes.get(2).pids());
+    assertEquals(List.of(first[0] + " not-allocated"), Replies.refusals(
+        new FreeResult(outcomes.get(2).pids(), outcomes.get(2).refused())));
+    assertFalse(outcomes.get(3).info().allocated());
+    assertArrayEquals(globalPids(space, 2), outcomes.get(4).pids());
+    assertEquals(new SpaceStats(space, PidLayout.PID_MAX_MIN, 300, 2, 1), outcomes.get(5).stats());
+  }
+
+  @Test
+  void run_requestPastItsDeadline_isUnavailableAndChangesNothing() {
+    int space = 13;
+    ActorRef<PidSpace.Command> pidSpace = created(space);
+
+    List<PidSpace.Outcome> outcomes = run(pidSpace,
+        new PidSpace.Op(PidSpace.Kind.ALLOC, 5, null, System.currentTimeMillis() - 1),
+        op(PidSpace.Kind.ALLOC, 1));
+
+    assertEquals(Code.UNAVAILABLE, code(outcomes.get(0)));
+    assertArrayEquals(globalPids(space, 2), outcomes.get(1).pids());
+    assertEquals(1, stats(pidSpace).allocated());
   }
 
   @Test
   void defaultSpace_existsFromStartAndCannotBeCreatedOrDestroyed() {
-    ActorRef<PidSpace.Command> spaceZero = testKit.spawn(PidSpace.create(settings, PidLayout.DEFAULT_SPACE));
+    ActorRef<PidSpace.Command> spaceZero = spawn(PidLayout.DEFAULT_SPACE);
 
     assertEquals(new SpaceStats(0, settings.pidMax(), 0, 0, 1), stats(spaceZero));
-    TestProbe<StatusReply<SpaceStats>> created = testKit.createTestProbe();
-    spaceZero.tell(new PidSpace.Create(settings.pidMax(), created.getRef()));
-    assertEquals(Code.DEFAULT_SPACE, refusal(created));
-    TestProbe<StatusReply<Done>> destroyed = testKit.createTestProbe();
-    spaceZero.tell(new PidSpace.Destroy(destroyed.getRef()));
-    assertEquals(Code.DEFAULT_SPACE, refusal(destroyed));
+    assertEquals(new PidSpace.Status(true, 0, stats(spaceZero)), create(spaceZero, generations.incrementAndGet(), 1_000));
+    assertTrue(destroy(spaceZero, generations.incrementAndGet()).exists());
 
     assertArrayEquals(new int[] {1, 2}, allocated(spaceZero, 2), "space 0 starts at vpid 1: vpid 0 is taken");
     assertEquals(Code.RESERVED_PID, freeRefused(spaceZero, 0));
@@ -195,64 +252,108 @@ class PidSpaceTest {
 
   // --- helpers: one request, its answer ---
 
+  private static final AtomicLong generations = new AtomicLong();
+
+  private static ActorRef<PidSpace.Command> spawn(int space) {
+    return testKit.spawn(PidSpace.create(settings, space, false));
+  }
+
   private static ActorRef<PidSpace.Command> created(int space) {
-    ActorRef<PidSpace.Command> pidSpace = testKit.spawn(PidSpace.create(settings, space));
+    ActorRef<PidSpace.Command> pidSpace = spawn(space);
     create(pidSpace, settings.pidMax());
     return pidSpace;
   }
 
   private static SpaceStats create(ActorRef<PidSpace.Command> pidSpace, int pidMax) {
-    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Create(pidMax, probe.getRef()));
-    return value(probe);
+    PidSpace.Status status = create(pidSpace, generations.incrementAndGet(), pidMax);
+    assertTrue(status.exists());
+    return status.stats();
+  }
+
+  private static PidSpace.Status create(ActorRef<PidSpace.Command> pidSpace, long generation, int pidMax) {
+    TestProbe<PidSpace.Status> probe = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.Create(generation, pidMax, probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  private static PidSpace.Status destroy(ActorRef<PidSpace.Command> pidSpace, long generation) {
+    TestProbe<PidSpace.Status> probe = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.Destroy(generation, probe.getRef()));
+    return probe.receiveMessage();
+  }
+
+  private static PidSpace.Op op(PidSpace.Kind kind, int count, int... pids) {
+    return new PidSpace.Op(kind, count, pids, System.currentTimeMillis() + 60_000);
+  }
+
+  /** One run of requests; its outcomes in order. */
+  static List<PidSpace.Outcome> run(ActorRef<PidSpace.Command> pidSpace, PidSpace.Op... ops) {
+    TestProbe<PidSpace.Outcomes> probe = testKit.createTestProbe();
+    pidSpace.tell(new PidSpace.Run(List.of(ops), probe.getRef()));
+    return probe.receiveMessage().outcomes();
+  }
+
+  private static PidSpace.Outcome one(ActorRef<PidSpace.Command> pidSpace, PidSpace.Op op) {
+    return run(pidSpace, op).get(0);
+  }
+
+  private static Code code(PidSpace.Outcome outcome) {
+    assertNotNull(outcome.error(), () -> "expected a refusal, got " + outcome);
+    return PidspaceException.fromWire(outcome.error()).code();
+  }
+
+  private static <T> T ok(PidSpace.Outcome outcome, T value) {
+    assertNull(outcome.error());
+    return value;
   }
 
   private static int[] allocated(ActorRef<PidSpace.Command> pidSpace, int count) {
-    TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Alloc(count, probe.getRef()));
-    return value(probe).pids();
+    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.ALLOC, count));
+    return ok(outcome, outcome.pids());
   }
 
   private static Code allocRefused(ActorRef<PidSpace.Command> pidSpace, int count) {
-    TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Alloc(count, probe.getRef()));
-    return refusal(probe);
+    return code(one(pidSpace, op(PidSpace.Kind.ALLOC, count)));
   }
 
   private static void freed(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Free(pid, probe.getRef()));
-    value(probe);
+    FreeResult result = freeBatch(pidSpace, pid);
+    assertEquals(List.of(), result.refused());
   }
 
   private static Code freeRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Free(pid, probe.getRef()));
-    return refusal(probe);
+    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.FREE, 0, pid));
+    if (outcome.error() != null) {
+      return code(outcome);
+    }
+    assertEquals(1, outcome.refused().size(), () -> "expected a refusal, got " + outcome);
+    return PidspaceException.fromWire(outcome.refused().get(0).code() + ": x").code();
   }
 
   private static PidInfo info(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    TestProbe<StatusReply<PidInfo>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Lookup(pid, probe.getRef()));
-    return value(probe);
+    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.LOOKUP, 0, pid));
+    return ok(outcome, outcome.info());
   }
 
   private static Code lookupRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    TestProbe<StatusReply<PidInfo>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Lookup(pid, probe.getRef()));
-    return refusal(probe);
+    return code(one(pidSpace, op(PidSpace.Kind.LOOKUP, 0, pid)));
   }
 
   private static SpaceStats stats(ActorRef<PidSpace.Command> pidSpace) {
-    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.GetStats(probe.getRef()));
-    return value(probe);
+    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.STATS, 0));
+    return ok(outcome, outcome.stats());
   }
 
   private static FreeResult freeBatch(ActorRef<PidSpace.Command> pidSpace, int... pids) {
-    TestProbe<FreeResult> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.FreeBatch(pids, probe.getRef()));
-    return probe.receiveMessage();
+    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.FREE, 0, pids));
+    if (outcome.error() != null) {
+      List<FreeResult.Refusal> all = new ArrayList<>();
+      for (int pid : pids) {
+        all.add(FreeResult.Refusal.of(pid, PidspaceException.fromWire(outcome.error())));
+      }
+      return new FreeResult(new int[0], all);
+    }
+    return new FreeResult(outcome.pids(), outcome.refused());
   }
 
   private static int[] globalPids(int space, int... vpids) {

@@ -18,6 +18,7 @@ import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -40,13 +41,15 @@ class SpaceRegistryTest {
   }
 
   /** A registry and the actors of every space id it may hand out. */
-  private record Fixture(ActorRef<SpaceRegistry.Command> registry, List<ActorRef<PidSpace.Command>> spaces) {
+  private record Fixture(ActorRef<SpaceRegistry.Command> registry, List<ActorRef<PidSpace.Command>> spaces,
+      PidRouter router) {
 
     static Fixture start() {
       List<ActorRef<PidSpace.Command>> spaces = IntStream.range(0, layout.maxSpaces())
-          .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id)))
+          .mapToObj(id -> testKit.spawn(PidSpace.create(settings, id, false)))
           .toList();
-      return new Fixture(testKit.spawn(SpaceRegistry.create(settings, spaces::get)), spaces);
+      return new Fixture(testKit.spawn(SpaceRegistry.create(settings, spaces::get, null)), spaces,
+          new PidRouter(testKit.system(), settings, spaces::get));
     }
 
     SpaceStats create(int id, int pidMax) {
@@ -83,10 +86,8 @@ class SpaceRegistryTest {
       return probe.receiveMessage().ids();
     }
 
-    TestProbe<StatusReply<PidSpace.Allocated>> alloc(int space, int count) {
-      TestProbe<StatusReply<PidSpace.Allocated>> probe = testKit.createTestProbe();
-      spaces.get(space).tell(new PidSpace.Alloc(count, probe.getRef()));
-      return probe;
+    CompletableFuture<int[]> alloc(int space, int count) {
+      return router.alloc(space, count);
     }
   }
 
@@ -190,35 +191,28 @@ class SpaceRegistryTest {
   void destroy_thenCreateAgain_startsFreshAtVpid2() {
     Fixture f = Fixture.start();
     int space = f.create();
-    int[] before = value(f.alloc(space, 50)).pids();
+    int[] before = value(f.alloc(space, 50));
 
     f.destroy(space);
     assertEquals(new SpaceStats(space, 1_000, 0, 1, 0), f.create(space, 1_000));
 
     assertEquals(layout.encode(space, 2), before[0]);
-    assertArrayEquals(new int[] {before[0]}, value(f.alloc(space, 1)).pids(), "vpid 2 again");
-    assertEquals(1, value(stats(f.spaces().get(space))).allocated());
+    assertArrayEquals(new int[] {before[0]}, value(f.alloc(space, 1)), "vpid 2 again");
+    assertEquals(1, value(f.router().stats(space)).allocated());
   }
 
   @Test
   void everyRequest_toDestroyedSpace_isUnknownSpace() {
     Fixture f = Fixture.start();
     int space = f.create();
-    int pid = value(f.alloc(space, 1)).pids()[0];
+    int pid = value(f.alloc(space, 1))[0];
     f.destroy(space);
-    ActorRef<PidSpace.Command> pidSpace = f.spaces().get(space);
 
     assertEquals(Code.UNKNOWN_SPACE, refusal(f.alloc(space, 1)));
-    TestProbe<StatusReply<Done>> freed = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Free(pid, freed.getRef()));
-    assertEquals(Code.UNKNOWN_SPACE, refusal(freed));
-    TestProbe<StatusReply<PidInfo>> info = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Lookup(pid, info.getRef()));
-    assertEquals(Code.UNKNOWN_SPACE, refusal(info));
-    assertEquals(Code.UNKNOWN_SPACE, refusal(stats(pidSpace)));
-    TestProbe<FreeResult> batch = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.FreeBatch(new int[] {pid}, batch.getRef()));
-    assertEquals(List.of(pid + " unknown-space"), Replies.refusals(batch.receiveMessage()));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(f.router().free(pid)));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(f.router().lookup(pid)));
+    assertEquals(Code.UNKNOWN_SPACE, refusal(f.router().stats(space)));
+    assertEquals(List.of(pid + " unknown-space"), Replies.refusals(value(f.router().free(new int[] {pid}))));
     assertEquals(Code.UNKNOWN_SPACE, f.destroyRefused(space));
     assertArrayEquals(new int[] {0}, f.ids());
   }
@@ -232,12 +226,7 @@ class SpaceRegistryTest {
     assertEquals(Code.OUT_OF_RANGE, f.destroyRefused(layout.maxSpaces()));
     assertEquals(Code.OUT_OF_RANGE, f.destroyRefused(-1));
     assertArrayEquals(new int[] {0}, f.ids());
-    assertEquals(1, value(f.alloc(PidLayout.DEFAULT_SPACE, 1)).pids()[0]);
+    assertEquals(1, value(f.alloc(PidLayout.DEFAULT_SPACE, 1))[0]);
   }
 
-  private static TestProbe<StatusReply<SpaceStats>> stats(ActorRef<PidSpace.Command> pidSpace) {
-    TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.GetStats(probe.getRef()));
-    return probe;
-  }
 }
