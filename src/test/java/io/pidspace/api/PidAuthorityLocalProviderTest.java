@@ -37,7 +37,7 @@ class PidAuthorityLocalProviderTest {
   void get_localProvider_runsRegistryRouterAndSpacesAsLocalSystemActors() {
     int space = value(authority.createSpace(3)).space();
 
-    for (String name : List.of("pidspace-registry", "pidspace-router", "pidspace-" + space)) {
+    for (String name : List.of("pidspace-registry", "pidspace-" + space)) {
       value(Adapter.toClassic(testKit.system()).actorSelection("/system/" + name).resolveOne(Duration.ofSeconds(10)));
     }
   }

@@ -13,6 +13,7 @@ import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.pattern.StatusReply;
+import io.pidspace.core.PidspaceException;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -73,13 +74,14 @@ class AsksTest {
   }
 
   @Test
-  void askWithStatus_answers_valueOrErrorMessage() throws Exception {
+  void askWithStatus_answers_valueOrRefusal() throws Exception {
     assertEquals("hi", Asks.<Object, String>askWithStatus(echo, replyTo -> new Echo("hi", replyTo), TIMEOUT,
         testKit.scheduler()).get(10, TimeUnit.SECONDS));
 
     ExecutionException refused = assertThrows(ExecutionException.class, () -> Asks.<Object, String>askWithStatus(
         echo, replyTo -> new Echo("", replyTo), TIMEOUT, testKit.scheduler()).get(10, TimeUnit.SECONDS));
-    assertInstanceOf(StatusReply.ErrorMessage.class, refused.getCause());
+    assertEquals(PidspaceException.Code.UNAVAILABLE, assertInstanceOf(PidspaceException.class, refused.getCause()).code(),
+        "an error without a refusal code");
     assertEquals("empty", refused.getCause().getMessage());
   }
 

@@ -206,12 +206,15 @@ class PidRouterTest {
   @Test
   void coalescer_requestWhoseCallerGaveUp_isNeverSent() throws InterruptedException {
     TestProbe<PidSpace.Command> space = testKit.createTestProbe(PidSpace.Command.class);
-    PidRouter router = new PidRouter(testKit.system(), quick(100), id -> space.getRef());
+    PidspaceSettings slow = PidspaceSettings.from(ConfigFactory.parseString("pidspace.ask-timeout = 4s")
+        .withFallback(testKit.system().settings().config()));
+    PidRouter router = new PidRouter(testKit.system(), slow, id -> space.getRef());
 
     CompletableFuture<int[]> first = router.alloc(18, 1);
     PidSpace.Run run = space.expectMessageClass(PidSpace.Run.class);
     CompletableFuture<int[]> late = router.alloc(18, 1);
-    Thread.sleep(1_000); // past the 500 ms deadline of the queued request
+    // past the queued request's 4 s deadline, and well before the first run's 6 s timeout
+    Thread.sleep(4_500);
     run.replyTo().tell(new PidSpace.Outcomes(List.of(new PidSpace.Outcome(null, new int[] {7}, null, null, null))));
 
     assertArrayEquals(new int[] {7}, value(first));
