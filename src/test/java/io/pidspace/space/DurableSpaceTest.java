@@ -1,5 +1,6 @@
 package io.pidspace.space;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -12,6 +13,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.TestPostgres;
 import io.pidspace.api.PidAuthority;
+import io.pidspace.api.SpaceListing;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
@@ -203,12 +205,20 @@ class DurableSpaceTest {
     }
   }
 
+  /**
+   * One space whose journal cannot be read stays down (never empty) and takes no other down:
+   * a flood of requests to it leaves a healthy space, which must recover too, serving, and the
+   * listing names every space, the bad one with its error.
+   */
   @Test
-  void unreadableEvent_leavesTheSpaceDownNotEmpty() throws Exception {
+  void unreadableSpace_staysDown_othersRecoverServeAndAreListed() throws Exception {
     String url = memoryDb();
     ActorSystem<Void> first = start(url, Map.of());
-    await(PidAuthority.get(first).createSpace(5));
-    await(PidAuthority.get(first).alloc(5));
+    PidAuthority before = PidAuthority.get(first);
+    await(before.createSpace(4));
+    await(before.createSpace(5));
+    await(before.alloc(4));
+    await(before.alloc(5));
     stop(first);
     try (Connection c = DriverManager.getConnection(url, "sa", "");
         Statement s = c.createStatement()) {
@@ -216,11 +226,107 @@ class DurableSpaceTest {
           + " WHERE \"persistence_id\" = 'PidSpace|5' AND \"sequence_number\" = 2");
     }
 
-    ActorSystem<Void> second = start(url, Map.of("pidspace.ask-timeout", "2s"));
+    ActorSystem<Void> second = start(url, Map.of("pidspace.ask-timeout", "2s", "pidspace.list-timeout", "2s"));
     try {
       PidAuthority authority = PidAuthority.get(second);
-      assertEquals(PidspaceException.Code.UNAVAILABLE, refusal(authority.alloc(5)).code());
-      assertEquals(PidspaceException.Code.UNAVAILABLE, refusal(authority.stats(5)).code());
+      List<CompletableFuture<Integer>> flood = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        flood.add(authority.alloc(5).toCompletableFuture());
+      }
+      assertEquals(PidLayout.DEFAULT.encode(4, 3), await(authority.alloc(4)), "the healthy space recovers and serves");
+      for (CompletableFuture<Integer> request : flood) {
+        assertEquals(PidspaceException.Code.UNAVAILABLE, refusal(request).code());
+      }
+      List<SpaceListing> listed = await(authority.spaces());
+      assertEquals(List.of(0, 4, 5), listed.stream().map(SpaceListing::id).toList());
+      assertEquals(2, listed.get(1).stats().allocated());
+      assertEquals(PidspaceException.Code.UNAVAILABLE, listed.get(2).error().code());
+    } finally {
+      stop(second);
+    }
+  }
+
+  /**
+   * A kill -9 after the registry stored its intent and before the space acted: the registry that
+   * recovers finishes the create before it answers anything.
+   */
+  @Test
+  void registry_recovering_finishesTheCreateItStarted() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, Map.of("pidspace.ask-timeout", "1s"));
+    PidspaceSettings settings = PidspaceSettings.from(first.settings().config());
+    JournalSchema.ensure(first.settings().config());
+    var silentSpace = first.systemActorOf(Behaviors.<PidSpace.Command>ignore(), "silent", akka.actor.typed.Props.empty());
+    var registry = first.systemActorOf(
+        SpaceRegistry.create(settings, id -> silentSpace, null), "registry", akka.actor.typed.Props.empty());
+    PidspaceException unanswered = refusal(Asks.<SpaceRegistry.Command, SpaceStats>askWithStatus(registry,
+        replyTo -> new SpaceRegistry.Create(5, 0, replyTo), java.time.Duration.ofSeconds(30), first.scheduler()));
+    assertEquals(PidspaceException.Code.UNAVAILABLE, unanswered.code());
+    stop(first); // as a kill: the intent is stored, the space never acted
+
+    ActorSystem<Void> second = start(url, Map.of());
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      assertArrayEquals(new int[] {0, 5}, await(authority.spaceIds()));
+      assertEquals(PidLayout.DEFAULT.encode(5, 2), await(authority.alloc(5)));
+      assertEquals(PidspaceException.Code.SPACE_ID_IN_USE, refusal(authority.createSpace(5)).code());
+    } finally {
+      stop(second);
+    }
+  }
+
+  /** Space 0's pid_max is journaled with its first change: a later start's config does not move it. */
+  @Test
+  void defaultSpace_keepsItsJournaledPidMax() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, Map.of("pidspace.pid-max", 1_000));
+    await(PidAuthority.get(first).alloc(0));
+    stop(first);
+
+    ActorSystem<Void> second = start(url, Map.of("pidspace.pid-max", 50_000));
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      assertEquals(new SpaceStats(0, 1_000, 1, 1, 1), await(authority.stats(0)));
+      assertEquals(2, await(authority.alloc(0)));
+    } finally {
+      stop(second);
+    }
+  }
+
+  /**
+   * A space that exists in the journal without the registry's record (here created behind the
+   * registry's back; in life a lost registry journal) is found at start and adopted: listed,
+   * refused to a create, its pids kept.
+   */
+  @Test
+  void orphanSpace_isFoundAtStartAndAdopted_neverReset() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, Map.of());
+    PidspaceSettings settings = PidspaceSettings.from(first.settings().config());
+    PidAuthority.get(first); // creates the tables
+    var orphan = first.systemActorOf(PidSpace.create(settings, 6, false), "orphan", akka.actor.typed.Props.empty());
+    PidSpace.Status created = await(Asks.<PidSpace.Command, PidSpace.Status>ask(orphan,
+        replyTo -> new PidSpace.Create(1_000, 2_000, replyTo), java.time.Duration.ofSeconds(30), first.scheduler()));
+    assertTrue(created.exists());
+    PidRouter behindTheRegistry = new PidRouter(first, settings, id -> orphan);
+    int[] pids = await(behindTheRegistry.alloc(6, 3));
+    stop(first);
+
+    ActorSystem<Void> second = start(url, Map.of());
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!Arrays.stream(await(authority.spaceIds())).anyMatch(id -> id == 6) && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      assertArrayEquals(new int[] {0, 6}, await(authority.spaceIds()));
+      assertEquals(PidspaceException.Code.SPACE_ID_IN_USE, refusal(authority.createSpace(6)).code());
+      for (int pid : pids) {
+        assertTrue(await(authority.lookup(pid)).allocated(), "pid " + pid + " kept");
+      }
+      assertEquals(pids[2] + 1, await(authority.alloc(6)));
+      await(authority.destroySpace(6));
+      assertArrayEquals(new int[] {0}, await(authority.spaceIds()));
     } finally {
       stop(second);
     }
