@@ -218,6 +218,27 @@ class SpaceRegistryTest {
   }
 
   @Test
+  void aSpaceThatDoesNotAnswer_isRetried_andHoldsUpNoOtherId() {
+    PidspaceSettings quick = PidspaceSettings.from(ConfigFactory.parseString("pidspace.ask-timeout = 1s")
+        .withFallback(ConfigFactory.parseString("pidspace { shift = 24, max-batch = 100 }"))
+        .withFallback(testKit.system().settings().config()));
+    TestProbe<PidSpace.Command> silent = testKit.createTestProbe();
+    List<ActorRef<PidSpace.Command>> spaces = IntStream.range(0, layout.maxSpaces())
+        .mapToObj(id -> id == 5 ? silent.getRef() : testKit.spawn(PidSpace.create(quick, id, false)))
+        .toList();
+    Fixture f = new Fixture(testKit.spawn(SpaceRegistry.create(quick, spaces::get, null)), spaces,
+        new PidRouter(testKit.system(), quick, spaces::get));
+
+    assertEquals(Code.UNAVAILABLE, f.createRefused(5, 0));
+    PidSpace.Create firstTry = silent.expectMessageClass(PidSpace.Create.class);
+    assertEquals(1, f.create(), "another id is served");
+    assertEquals(Code.UNAVAILABLE, f.createRefused(5, 0), "the pending id is refused, not queued");
+    assertArrayEquals(new int[] {0, 1}, f.ids());
+    PidSpace.Create retried = silent.expectMessageClass(PidSpace.Create.class, java.time.Duration.ofSeconds(30));
+    assertEquals(firstTry.generation(), retried.generation(), "the same intent, retried");
+  }
+
+  @Test
   void destroy_defaultUnknownOrOutOfRangeSpace_isRefused() {
     Fixture f = Fixture.start();
 
