@@ -81,6 +81,63 @@ class PidMapPropertyTest {
     assertArrayEquals(model.live.stream().toArray(), live.build().toArray());
   }
 
+  /**
+   * A run decides mixed requests exactly as one by one (checked against the model request by
+   * request); rolled back it leaves the map as it was; its record, applied, gives the model's state.
+   */
+  @ParameterizedTest(name = "seed {0}, space {1}, pid_max {2}")
+  @MethodSource("runs")
+  void randomRuns_decideAsOneByOne_rollBackExactly_andReplayTheirRecord(long seed, int space, int pidMax) {
+    Random rnd = new Random(seed);
+    PidMap map = PidMap.create(PidLayout.DEFAULT, space, pidMax);
+    Model model = new Model(space, pidMax);
+    int maxBatch = Math.max(4, Math.min(pidMax / 64, 512));
+    allocCount(map, model, pidMax - 1 - rnd.nextInt(Math.min(pidMax / 4, 4 * maxBatch)));
+
+    for (int r = 0; r < 300; r++) {
+      String step = "seed " + seed + " run " + r;
+      SpaceStats before = map.stats();
+      boolean compareBits = r % 25 == 0; // a whole-map walk: every run would cost minutes at 4,194,304
+      int[] liveBefore = compareBits ? live(map) : null;
+      PidMap.Run run = map.begin();
+      for (int i = 1 + rnd.nextInt(8); i > 0; i--) {
+        int kind = rnd.nextInt(3);
+        if (kind == 0) {
+          int count = 1 + rnd.nextInt(maxBatch);
+          int[] expected = new int[count];
+          int m = model.allocAll(expected);
+          int[] out = new int[count];
+          assertEquals(m, run.alloc(count, out), step);
+          assertArrayEquals(expected, out, step);
+        } else {
+          int vpid = kind == 1 ? model.randomLive(rnd) : model.randomNotLive(rnd);
+          PidspaceException.Code expected = vpid == NONE ? PidspaceException.Code.OUT_OF_RANGE : model.refusal(vpid);
+          PidspaceException refusal = run.free(vpid);
+          assertEquals(expected, refusal == null ? null : refusal.code(), step);
+          if (expected == null) {
+            model.free(vpid);
+          }
+        }
+      }
+      int[] record = run.changes();
+      run.rollback();
+      assertEquals(before, map.stats(), step);
+      if (compareBits) {
+        assertArrayEquals(liveBefore, live(map), step);
+      }
+      map.apply(record);
+      assertEquals(model.lastPid, map.lastPid(), step);
+      assertEquals(model.allocated, map.allocated(), step);
+    }
+    assertArrayEquals(model.live.stream().toArray(), live(map));
+  }
+
+  private static int[] live(PidMap map) {
+    IntStream.Builder live = IntStream.builder();
+    map.forEachAllocated(live::add);
+    return live.build().toArray();
+  }
+
   /** @return what the map handed out, zeros after the last one */
   private static int[] allocCount(PidMap map, Model model, int count) {
     int[] expected = new int[count];
