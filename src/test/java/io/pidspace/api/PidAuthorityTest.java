@@ -310,6 +310,20 @@ class PidAuthorityTest {
     assertTrue(own.system().getWhenTerminated().toCompletableFuture().isDone());
   }
 
+  /** The common Akka habit: a config that is already loaded (reference.conf inside) still starts. */
+  @Test
+  void start_withALoadedConfig_formsItsOwnClusterToo() {
+    PidAuthority own = PidAuthority.start(ConfigFactory.parseString("pidspace.pid-max = 2000")
+        .withFallback(ConfigFactory.load()));
+    try {
+      assertEquals("cluster", own.system().settings().config().getString("akka.actor.provider"));
+      assertEquals(2_000, own.settings().pidMax());
+      assertEquals(1, value(own.createSpace()).space());
+    } finally {
+      own.close();
+    }
+  }
+
   /**
    * Clients on their own threads, each allocating and freeing in several spaces at once. A pid
    * leaves {@code live} before its free is sent, so it is in {@code live} exactly while it is
