@@ -1,8 +1,6 @@
 package io.pidspace.core;
 
 import java.util.Arrays;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.function.IntConsumer;
 
 /**
@@ -167,57 +165,24 @@ public final class PidMap {
   }
 
   /**
-   * Which vpids of a batch {@link #freeAll} would free, without freeing them: each one that
-   * {@link #checkFree} accepts, once. A vpid named twice is accepted once and refused the second
-   * time (a double free).
+   * Frees what can be freed of a batch, in order: each vpid that {@link #checkFree} accepts at
+   * its turn (a vpid named twice is refused the second time, a double free).
    *
-   * @param accepted receives the accepted vpids, in batch order
    * @param refusals receives the index of each refused vpid with its reason
-   * @return how many were accepted
+   * @return how many were freed
    */
-  public int acceptFrees(int[] vpids, int[] accepted, Refusals refusals) {
+  public int freeAll(int[] vpids, Refusals refusals) {
     int n = 0;
-    Set<Integer> seen = new HashSet<>();
     for (int i = 0; i < vpids.length; i++) {
       PidspaceException refusal = checkFree(vpids[i]);
-      if (refusal == null && !seen.add(vpids[i])) {
-        refusal = new PidspaceException(PidspaceException.Code.NOT_ALLOCATED, name(vpids[i]) + " is freed twice in one batch");
-      }
       if (refusal == null) {
-        accepted[n++] = vpids[i];
+        clear(vpids[i]);
+        n++;
       } else {
         refusals.refused(i, refusal);
       }
     }
     return n;
-  }
-
-  /**
-   * Frees what can be freed of a batch, as {@link #acceptFrees} decides.
-   *
-   * @return how many were freed
-   */
-  public int freeAll(int[] vpids, Refusals refusals) {
-    int[] accepted = new int[vpids.length];
-    int n = acceptFrees(vpids, accepted, refusals);
-    markFreed(accepted, n);
-    return n;
-  }
-
-  /**
-   * Clears vpids that {@link #acceptFrees} accepted.
-   *
-   * @throws IllegalStateException if one is not allocated: the caller's record is corrupt
-   */
-  public void markFreed(int[] vpids, int n) {
-    for (int i = 0; i < n; i++) { // check all first: a refused record changes nothing
-      if (!isAllocated(vpids[i])) {
-        throw new IllegalStateException(name(vpids[i]) + " cannot be marked free: it is not allocated");
-      }
-    }
-    for (int i = 0; i < n; i++) {
-      clear(vpids[i]);
-    }
   }
 
   /**
