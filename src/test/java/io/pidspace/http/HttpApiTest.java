@@ -265,6 +265,8 @@ class HttpApiTest {
         new String[] {"GET", "/v1/spaces/" + f + "/pids", null, "405", "method-not-allowed"},
         new String[] {"GET", "/", null, "404", "not-found"},
         new String[] {"GET", "/v1/nothing", null, "404", "not-found"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": " + "[".repeat(2000) + "]".repeat(2000) + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [[" + p + "]]}", "400", "bad-request"},
         new String[] {"GET", "/v2/spaces", null, "404", "not-found"},
         new String[] {"DELETE", "/v1/spaces/" + f + "/pids/" + p, null, "404", "not-found"});
   }
