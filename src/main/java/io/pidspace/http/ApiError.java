@@ -6,6 +6,7 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import io.pidspace.core.PidspaceException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A refusal of the HTTP layer, and how every failure becomes a status and an error code. Messages
@@ -30,6 +31,19 @@ final class ApiError extends RuntimeException {
   static ApiError bodyTooLarge(long maxBody) {
     return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE, "body-too-large",
         "the body is larger than pidspace.http.max-body, " + maxBody + " bytes");
+  }
+
+  /** Why reading a request body failed: it was too large, too slow, or it broke off. */
+  static ApiError ofBody(Throwable failure, HttpSettings settings) {
+    Throwable cause = cause(failure);
+    if (cause instanceof EntityStreamSizeException) {
+      return bodyTooLarge(settings.maxBody());
+    }
+    if (cause instanceof TimeoutException) {
+      return new ApiError(StatusCodes.REQUEST_TIMEOUT, "request-timeout",
+          "the body did not arrive within pidspace.http.body-timeout, " + settings.bodyTimeout().toMillis() + " ms");
+    }
+    return new ApiError(StatusCodes.BAD_REQUEST, "bad-request", "the body broke off before its end");
   }
 
   StatusCode status() {

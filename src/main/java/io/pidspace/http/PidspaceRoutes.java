@@ -13,7 +13,6 @@ import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
-import akka.http.javadsl.unmarshalling.Unmarshaller;
 import akka.util.ByteString;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
@@ -39,6 +38,9 @@ import org.slf4j.LoggerFactory;
 final class PidspaceRoutes extends AllDirectives {
 
   private static final Logger log = LoggerFactory.getLogger(PidspaceRoutes.class);
+  /** Akka's answer when a route takes longer than {@code request-timeout}. */
+  private static final HttpResponse REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+      "the node did not answer within pidspace.http.server.request-timeout").response();
 
   private final PidAuthority authority;
   private final HttpSettings settings;
@@ -55,8 +57,9 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   Route route() {
-    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-        withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())))));
+    return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
+        handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
+            withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes()))))));
   }
 
   private Route spaceRoutes() {
@@ -187,8 +190,21 @@ final class PidspaceRoutes extends AllDirectives {
     return completeWithFuture(response.exceptionally(PidspaceRoutes::error));
   }
 
+  /** The body, read whole within {@code body-timeout}: a half-sent body holds no connection longer. */
   private Route withBody(Function<ByteString, CompletionStage<HttpResponse>> handler) {
-    return entity(Unmarshaller.entityToByteString(), body -> answer(() -> handler.apply(body)));
+    return extractRequestEntity(entity -> extractMaterializer(materializer -> answer(() -> {
+      if (entity.getContentLengthOption().orElse(0) > settings.maxBody()) {
+        throw ApiError.bodyTooLarge(settings.maxBody()); // before a byte of it is read
+      }
+      return entity.toStrict(settings.bodyTimeout().toMillis(), settings.maxBody(), materializer)
+          .handle((strict, failure) -> {
+            if (failure != null) {
+              throw ApiError.ofBody(failure, settings);
+            }
+            return strict.getData();
+          })
+          .thenCompose(handler);
+    })));
   }
 
   /** With a token set, a request that changes state must carry it; reads stay open. */
