@@ -53,6 +53,8 @@ class HttpFuzzTest {
   private static final int SHIFT = 22;
   private static final int MAX_BATCH = 50;
   private static final int MAX_BODY = 1 << 20;
+  /** A smaller request is sent whole (into the server's receive window) before an early answer closes it. */
+  private static final int EARLY_CLOSE_SIZE = 32 * 1024;
   private static final int FIXTURE = 100;
   private static final int FIXTURE_PID = (FIXTURE << SHIFT) | 2;
 
@@ -95,17 +97,28 @@ class HttpFuzzTest {
     String before = state();
     Random random = new Random(SEED);
     Map<String, Integer> kinds = new LinkedHashMap<>();
+    int closedEarly = 0;
     for (int i = 0; i < PROBES; i++) {
       Probe probe = probe(random, "Zq" + i + "xMk");
       kinds.merge(probe.kind(), 1, Integer::sum);
-      HttpResponse<String> answer = send(probe);
       String what = "probe " + i + " (" + probe.kind() + ", " + probe.method() + " " + shorten(probe.path()) + ")";
+      HttpResponse<String> answer;
+      try {
+        answer = send(probe);
+      } catch (IOException closed) {
+        // A large request refused by its head is answered and closed while the client still sends
+        // it; the client then reports a broken pipe instead of the answer. Nothing else may close.
+        assertTrue(size(probe) >= EARLY_CLOSE_SIZE, what + " was closed: " + closed);
+        closedEarly++;
+        continue;
+      }
       assertJsonError(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(""), answer.body(), what);
       assertFalse(answer.body().contains(probe.marker()), what + " echoed its marker: " + answer.body());
     }
     assertEquals(before, state(), "the hostile requests changed the state");
     assertStillServes();
     assertTrue(kinds.size() >= 12, "every kind of probe ran: " + kinds);
+    assertTrue(closedEarly < PROBES / 4, closedEarly + " probes were closed before their answer was read");
   }
 
   @Test
@@ -169,11 +182,22 @@ class HttpFuzzTest {
 
   @Test
   void oversizedBody_answers413InJson() throws Exception {
+    // over a socket: the server answers before the body is all sent, which the HTTP client may not read
     String body = "{\"pids\": [" + FIXTURE_PID + "]}" + " ".repeat(MAX_BODY);
-    assertError(send(simple("POST", "/v1/pids:free", body)), 413, "body-too-large",
-        "the body is larger than pidspace.http.max-body, " + MAX_BODY + " bytes");
-    Probe chunked = new Probe("chunked", "none", "POST", "/v1/pids:free", Map.of(), body.getBytes(StandardCharsets.UTF_8), true);
-    assertError(send(chunked), 413, "body-too-large", "the body is larger than pidspace.http.max-body, " + MAX_BODY + " bytes");
+    String head = "POST /v1/pids:free HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    String fixed = raw((head + "Content-Length: " + body.length() + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII), null);
+    String chunks = IntStream.range(0, body.length() / 65_536 + 1)
+        .mapToObj(i -> body.substring(i * 65_536, Math.min(body.length(), (i + 1) * 65_536)))
+        .map(chunk -> Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n")
+        .collect(Collectors.joining());
+    String chunked = raw((head + "Transfer-Encoding: chunked\r\n\r\n" + chunks + "0\r\n\r\n").getBytes(StandardCharsets.US_ASCII), null);
+    for (String answer : List.of(fixed, chunked)) {
+      assertTrue(answer.startsWith("HTTP/1.1 413"), shorten(answer));
+      assertRawJsonError(answer, "an oversized body");
+      JsonNode error = JSON.readTree(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+      assertEquals("body-too-large", error.get("error").asText());
+      assertEquals("the body is larger than pidspace.http.max-body, " + MAX_BODY + " bytes", error.get("message").asText());
+    }
   }
 
   /** A body or request line sent in half is answered or closed well within idle-timeout's Akka default of 60 s. */
@@ -455,19 +479,23 @@ class HttpFuzzTest {
 
   /**
    * Sends {@code request} over a socket of its own and reads until the server closes it, within
-   * {@code within} (30 s when null); a reset counts as closed.
+   * {@code within} (30 s when null); a reset counts as closed. The request is written on a thread
+   * of its own, so an answer that comes before all of it is sent is still read.
    */
-  private static String raw(byte[] request, Duration within) throws IOException {
+  private static String raw(byte[] request, Duration within) throws Exception {
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
       socket.setSoTimeout((int) (within == null ? Duration.ofSeconds(30) : within).toMillis());
       OutputStream out = socket.getOutputStream();
-      try {
-        out.write(request);
-        out.flush();
-      } catch (SocketException closedEarly) {
-        // the server may refuse before it has read everything
-      }
+      Thread writer = new Thread(() -> {
+        try {
+          out.write(request);
+          out.flush();
+        } catch (IOException closedEarly) {
+          // the server may refuse before it has read everything
+        }
+      });
+      writer.start();
       ByteArrayOutputStream answer = new ByteArrayOutputStream();
       InputStream in = socket.getInputStream();
       byte[] buffer = new byte[8192];
@@ -480,8 +508,16 @@ class HttpFuzzTest {
       } catch (SocketException reset) {
         // closed
       }
+      socket.close(); // ends a write still blocked
+      writer.join();
       return answer.toString(StandardCharsets.ISO_8859_1);
     }
+  }
+
+  /** About the bytes {@code probe} sends: its body and headers. */
+  private static int size(Probe probe) {
+    return probe.body().length + probe.headers().entrySet().stream()
+        .mapToInt(header -> header.getKey().length() + header.getValue().length() + 4).sum();
   }
 
   private static void assertJsonError(int status, String contentType, String body, String what) throws IOException {
