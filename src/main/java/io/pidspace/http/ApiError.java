@@ -1,25 +1,49 @@
 package io.pidspace.http;
 
+import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
+import akka.http.scaladsl.model.EntityStreamSizeException;
 import io.pidspace.core.PidspaceException;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
 
-/** A refusal of the HTTP layer, and how every failure becomes a status and an error code. */
+/**
+ * A refusal of the HTTP layer, and how every failure becomes a status and an error code. Messages
+ * name a field and its rule or limit, never a value the request sent.
+ */
 final class ApiError extends RuntimeException {
 
   private final StatusCode status;
   private final String code;
 
   ApiError(StatusCode status, String code, String message) {
-    super(message);
+    super(message, null, false, false); // a refusal, not a bug: no stack trace to fill
     this.status = status;
     this.code = code;
   }
 
-  static ApiError tooManyPids(long count, int maxBatch) {
+  static ApiError tooManyPids(int maxBatch) {
     return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE, "too-many-pids",
-        "a request may name at most " + maxBatch + " pids (pidspace.max-batch), not " + count);
+        "a request may name at most " + maxBatch + " pids (pidspace.max-batch)");
+  }
+
+  static ApiError bodyTooLarge(long maxBody) {
+    return new ApiError(StatusCodes.PAYLOAD_TOO_LARGE, "body-too-large",
+        "the body is larger than pidspace.http.max-body, " + maxBody + " bytes");
+  }
+
+  /** Why reading a request body failed: it was too large, too slow, or it broke off. */
+  static ApiError ofBody(Throwable failure, HttpSettings settings) {
+    Throwable cause = cause(failure);
+    if (cause instanceof EntityStreamSizeException) {
+      return bodyTooLarge(settings.maxBody());
+    }
+    if (cause instanceof TimeoutException) {
+      return new ApiError(StatusCodes.REQUEST_TIMEOUT, "request-timeout",
+          "the body did not arrive within pidspace.http.body-timeout, " + settings.bodyTimeout().toMillis() + " ms");
+    }
+    return new ApiError(StatusCodes.BAD_REQUEST, "bad-request", "the body broke off before its end");
   }
 
   StatusCode status() {
@@ -30,16 +54,29 @@ final class ApiError extends RuntimeException {
     return code;
   }
 
+  HttpResponse response() {
+    return ApiJson.response(status, new ApiJson.Error(code, getMessage()));
+  }
+
   /** The error a failed request answers with; anything but a known refusal is an internal error. */
   static ApiError of(Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    Throwable cause = cause(failure);
     if (cause instanceof ApiError error) {
       return error;
     }
     if (cause instanceof PidspaceException refusal) {
       return new ApiError(status(refusal.code()), refusal.code().wire(), refusal.getMessage());
     }
-    return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR, "internal", String.valueOf(cause));
+    if (cause instanceof EntityStreamSizeException tooLarge) {
+      return bodyTooLarge(tooLarge.limit());
+    }
+    // the cause may quote the request: the node's log has it, the answer does not
+    return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR, "internal", "the node failed to answer; its log says why");
+  }
+
+  /** What failed, without the CompletionException a stage wraps it in. */
+  static Throwable cause(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
   }
 
   private static StatusCode status(PidspaceException.Code code) {

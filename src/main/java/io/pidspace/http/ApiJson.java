@@ -1,6 +1,11 @@
 package io.pidspace.http;
 
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.api.SpaceListing;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.SpaceStats;
@@ -9,7 +14,18 @@ import java.util.List;
 /** The JSON shapes the API answers with (docs/http.md); Jackson writes records field by field. */
 final class ApiJson {
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private ApiJson() {}
+
+  /** An answer with {@code body} as JSON. */
+  static HttpResponse response(StatusCode status, Object body) {
+    try {
+      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a " + body.getClass().getSimpleName() + " as JSON", e);
+    }
+  }
 
   /** Every answer that is not a success: {@code error} is a stable code clients may match on. */
   record Error(String error, String message) {}

@@ -9,8 +9,13 @@ import java.time.Duration;
  * @param token the bearer token every mutating request must carry; empty: no token needed
  * @param maxBody the largest request body accepted, in bytes
  * @param terminationDeadline how long open requests may finish when the node shuts down
+ * @param bodyTimeout how long a request body may take to arrive whole
  */
-public record HttpSettings(String interfaceName, int port, String token, long maxBody, Duration terminationDeadline) {
+public record HttpSettings(
+    String interfaceName, int port, String token, long maxBody, Duration terminationDeadline, Duration bodyTimeout) {
+
+  /** The {@code body-timeout} of reference.conf. */
+  public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(5);
 
   public HttpSettings {
     if (port < 0 || port > 65535) {
@@ -19,6 +24,14 @@ public record HttpSettings(String interfaceName, int port, String token, long ma
     if (maxBody < 1) {
       throw new IllegalArgumentException("pidspace.http.max-body must be positive, not " + maxBody);
     }
+    if (bodyTimeout.isNegative() || bodyTimeout.isZero()) {
+      throw new IllegalArgumentException("pidspace.http.body-timeout must be positive, not " + bodyTimeout);
+    }
+  }
+
+  /** Settings with the default body timeout. */
+  public HttpSettings(String interfaceName, int port, String token, long maxBody, Duration terminationDeadline) {
+    this(interfaceName, port, token, maxBody, terminationDeadline, DEFAULT_BODY_TIMEOUT);
   }
 
   public static HttpSettings from(Config config) {
@@ -28,7 +41,8 @@ public record HttpSettings(String interfaceName, int port, String token, long ma
         c.getInt("port"),
         c.getString("token"),
         c.getBytes("max-body"),
-        c.getDuration("termination-deadline"));
+        c.getDuration("termination-deadline"),
+        c.getDuration("body-timeout"));
   }
 
   public boolean tokenRequired() {
@@ -37,17 +51,17 @@ public record HttpSettings(String interfaceName, int port, String token, long ma
 
   /** The same settings on another port: 0 lets the system pick a free one. */
   public HttpSettings withPort(int newPort) {
-    return new HttpSettings(interfaceName, newPort, token, maxBody, terminationDeadline);
+    return new HttpSettings(interfaceName, newPort, token, maxBody, terminationDeadline, bodyTimeout);
   }
 
   public HttpSettings withToken(String newToken) {
-    return new HttpSettings(interfaceName, port, newToken, maxBody, terminationDeadline);
+    return new HttpSettings(interfaceName, port, newToken, maxBody, terminationDeadline, bodyTimeout);
   }
 
   @Override
   public String toString() {
     // never print the token itself
     return "HttpSettings[interface=" + interfaceName + ", port=" + port + ", token=" + (tokenRequired() ? "set" : "none")
-        + ", maxBody=" + maxBody + ", terminationDeadline=" + terminationDeadline + "]";
+        + ", maxBody=" + maxBody + ", terminationDeadline=" + terminationDeadline + ", bodyTimeout=" + bodyTimeout + "]";
   }
 }

@@ -4,6 +4,8 @@ import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.Http;
 import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.server.Route;
+import akka.http.javadsl.settings.ServerSettings;
+import com.typesafe.config.Config;
 import io.pidspace.api.PidAuthority;
 import java.util.concurrent.CompletionStage;
 
@@ -17,13 +19,24 @@ public final class PidspaceHttp {
 
   /**
    * Serves the API of {@code authority} where {@code settings} say. The binding stops taking
-   * requests and lets those in flight finish when {@code system}'s CoordinatedShutdown runs.
+   * requests and lets those in flight finish when {@code system}'s CoordinatedShutdown runs. The
+   * server has the timeouts and limits of {@code pidspace.http.server} (see {@link #serverSettings}).
    */
   public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, PidAuthority authority, HttpSettings settings) {
     return Http.get(system)
         .newServerAt(settings.interfaceName(), settings.port())
+        .withSettings(serverSettings(system.settings().config()))
         .bind(route(authority, settings))
         .thenApply(binding -> binding.addToCoordinatedShutdown(settings.terminationDeadline(), system));
+  }
+
+  /**
+   * {@code akka.http.server} with {@code pidspace.http.server} laid over it: the API's timeouts,
+   * parsing limits and JSON answer to unparsable requests, for its own binding alone (Akka
+   * Management's server in the same system keeps its settings).
+   */
+  public static ServerSettings serverSettings(Config config) {
+    return ServerSettings.create(config.getConfig("pidspace.http.server").atPath("akka.http.server").withFallback(config));
   }
 
   /** The API as one route, for a caller that runs its own HTTP server. */

@@ -1,6 +1,5 @@
 package io.pidspace.http;
 
-import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntity;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
@@ -14,14 +13,11 @@ import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
-import akka.http.javadsl.unmarshalling.Unmarshaller;
 import akka.util.ByteString;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.http.RequestReader.Field;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.List;
@@ -36,12 +32,15 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code /v1} routes over a {@link PidAuthority} (docs/http.md). Every request is answered
  * from the authority's CompletionStage, never by blocking; every failure, a route that does not
- * exist included, answers with a JSON {@code {"error": code, "message": …}} body.
+ * exist included, answers with a JSON {@code {"error": code, "message": …}} body that names the
+ * rule the request broke, never a value it sent.
  */
 final class PidspaceRoutes extends AllDirectives {
 
   private static final Logger log = LoggerFactory.getLogger(PidspaceRoutes.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Akka's answer when a route takes longer than {@code request-timeout}. */
+  private static final HttpResponse REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+      "the node did not answer within pidspace.http.server.request-timeout").response();
 
   private final PidAuthority authority;
   private final HttpSettings settings;
@@ -58,8 +57,9 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   Route route() {
-    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-        withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())))));
+    return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
+        handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
+            withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes()))))));
   }
 
   private Route spaceRoutes() {
@@ -89,11 +89,11 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> createSpace(ByteString body) {
-    JsonNode request = RequestReader.object(body, List.of("id", "pidMax"));
-    JsonNode id = RequestReader.field(request, "id");
-    JsonNode pidMax = RequestReader.field(request, "pidMax");
-    int space = id == null ? PidAuthority.ANY_ID : spaceId(RequestReader.integer(id, "id"));
-    int max = pidMax == null ? 0 : layout.checkPidMax(RequestReader.integer(pidMax, "pidMax"));
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.number("id"), Field.number("pidMax")));
+    Long id = request.number("id");
+    Long pidMax = request.number("pidMax");
+    int space = id == null ? PidAuthority.ANY_ID : spaceId(id, "id");
+    int max = pidMax == null ? 0 : pidMax(pidMax);
     return authority.createSpace(space, max).thenApply(stats ->
         json(StatusCodes.CREATED, ApiJson.Space.of(stats)).addHeader(Location.create("/v1/spaces/" + stats.space())));
   }
@@ -110,10 +110,10 @@ final class PidspaceRoutes extends AllDirectives {
     int space = spaceId(id);
     long count = countParameter.map(text -> RequestReader.integer(text, "count")).orElse(1L);
     if (count < 1) {
-      throw PidspaceException.badRequest("count " + count + " must be at least 1");
+      throw PidspaceException.badRequest("count must be at least 1");
     }
     if (count > maxBatch) {
-      throw ApiError.tooManyPids(count, maxBatch);
+      throw ApiError.tooManyPids(maxBatch);
     }
     // a single alloc goes through the group commit of the space when the node is durable
     CompletionStage<int[]> pids = count == 1
@@ -132,33 +132,49 @@ final class PidspaceRoutes extends AllDirectives {
 
   /** Pids that are not global pids at all make the whole request bad; the rest are freed or refused one by one. */
   private CompletionStage<HttpResponse> freeBatch(ByteString body) {
-    JsonNode pidList = RequestReader.field(RequestReader.object(body, List.of("pids")), "pids");
-    if (pidList == null || !pidList.isArray()) {
+    long[] given = RequestReader.object(body, List.of(Field.numbers("pids", maxBatch))).numbers("pids");
+    if (given == null) {
       throw PidspaceException.badRequest("the body must be {\"pids\": [global pids]}");
     }
-    if (pidList.size() > maxBatch) {
-      throw ApiError.tooManyPids(pidList.size(), maxBatch);
-    }
-    int[] pids = new int[pidList.size()];
+    int[] pids = new int[given.length];
     for (int i = 0; i < pids.length; i++) {
-      pids[i] = layout.checkPid(RequestReader.integer(pidList.get(i), "pids[" + i + "]"));
+      pids[i] = pid(given[i], "pids[" + i + "]");
     }
     return authority.free(pids).thenApply(result -> json(StatusCodes.OK, ApiJson.Freed.of(result)));
   }
 
   private int spaceId(String text) {
-    return spaceId(RequestReader.integer(text, "space id"));
+    return spaceId(RequestReader.integer(text, "space id"), "space id");
   }
 
-  private int spaceId(long id) {
-    if (id < 0 || id >= layout.maxSpaces()) {
-      throw PidspaceException.outOfRange("space " + id + " is outside 0.." + (layout.maxSpaces() - 1));
+  // The range checks are PidLayout's; these only name the field and its range instead of the value.
+
+  private int spaceId(long id, String name) {
+    if (id != (int) id || !layout.isValidSpace((int) id)) {
+      throw PidspaceException.outOfRange(name + " must be within 0.." + (layout.maxSpaces() - 1));
     }
     return (int) id;
   }
 
+  private int pidMax(long pidMax) {
+    try {
+      return layout.checkPidMax(pidMax);
+    } catch (PidspaceException outside) {
+      throw PidspaceException.outOfRange("pidMax must be within " + PidLayout.PID_MAX_MIN + ".." + layout.pidMaxLimit());
+    }
+  }
+
   private int pid(String text) {
-    return layout.checkPid(RequestReader.integer(text, "pid"));
+    return pid(RequestReader.integer(text, "pid"), "pid");
+  }
+
+  private int pid(long pid, String name) {
+    try {
+      return layout.checkPid(pid);
+    } catch (PidspaceException outside) {
+      long last = ((long) layout.maxSpaces() << layout.shift()) - 1;
+      throw PidspaceException.outOfRange(name + " must be a global pid within 0.." + last);
+    }
   }
 
   /** Answers with what {@code work} completes with; a refusal, thrown or completed, becomes its JSON error. */
@@ -166,14 +182,29 @@ final class PidspaceRoutes extends AllDirectives {
     CompletionStage<HttpResponse> response;
     try {
       response = work.get();
-    } catch (RuntimeException refusal) {
+    } catch (RuntimeException | StackOverflowError refusal) {
+      // No request can recurse deeply any more (RequestReader), but an Error that escapes a route
+      // is fatal to the whole JVM (akka.jvm-exit-on-fatal-error); its stack has unwound by here.
       response = CompletableFuture.failedStage(refusal);
     }
     return completeWithFuture(response.exceptionally(PidspaceRoutes::error));
   }
 
+  /** The body, read whole within {@code body-timeout}: a half-sent body holds no connection longer. */
   private Route withBody(Function<ByteString, CompletionStage<HttpResponse>> handler) {
-    return entity(Unmarshaller.entityToByteString(), body -> answer(() -> handler.apply(body)));
+    return extractRequestEntity(entity -> extractMaterializer(materializer -> answer(() -> {
+      if (entity.getContentLengthOption().orElse(0) > settings.maxBody()) {
+        throw ApiError.bodyTooLarge(settings.maxBody()); // before a byte of it is read
+      }
+      return entity.toStrict(settings.bodyTimeout().toMillis(), settings.maxBody(), materializer)
+          .handle((strict, failure) -> {
+            if (failure != null) {
+              throw ApiError.ofBody(failure, settings);
+            }
+            return strict.getData();
+          })
+          .thenCompose(handler);
+    })));
   }
 
   /** With a token set, a request that changes state must carry it; reads stay open. */
@@ -199,17 +230,20 @@ final class PidspaceRoutes extends AllDirectives {
   private static HttpResponse error(Throwable failure) {
     ApiError error = ApiError.of(failure);
     if (error.status().intValue() == StatusCodes.INTERNAL_SERVER_ERROR.intValue()) {
-      log.error("request failed unexpectedly", failure);
+      log.error("request failed unexpectedly", withoutMessage(ApiError.cause(failure)));
     }
-    return json(error.status(), new ApiJson.Error(error.code(), error.getMessage()));
+    return error.response();
+  }
+
+  /** The failure's type and where it happened, not its message: that may quote the request. */
+  private static Throwable withoutMessage(Throwable failure) {
+    Throwable bare = new Throwable(failure.getClass().getName());
+    bare.setStackTrace(failure.getStackTrace());
+    return bare;
   }
 
   private static HttpResponse json(StatusCode status, Object body) {
-    try {
-      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException("cannot write " + body + " as JSON", e);
-    }
+    return ApiJson.response(status, body);
   }
 
   private ExceptionHandler exceptionHandler() {
@@ -219,21 +253,20 @@ final class PidspaceRoutes extends AllDirectives {
   /**
    * Akka's own rejection handling (404 for no route, 405 for a wrong method, 413 for a body past
    * {@code max-body}, …) in the API's JSON shape, with codes of our own: Akka's reason phrases
-   * change between versions.
+   * change between versions, and some of its texts quote the request.
    */
   private RejectionHandler rejectionHandler() {
     return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
-      int status = response.status().intValue();
-      String message = status == StatusCodes.PAYLOAD_TOO_LARGE.intValue()
-          ? "the body is larger than pidspace.http.max-body, " + settings.maxBody() + " bytes"
-          : response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : response.status().reason();
-      String code = switch (status) {
-        case 404 -> "not-found";
-        case 405 -> "method-not-allowed";
-        case 413 -> "body-too-large";
-        default -> "bad-request";
+      StatusCode status = response.status();
+      ApiError error = switch (status.intValue()) {
+        case 404 -> new ApiError(status, "not-found", "there is no such route; docs/http.md lists them");
+        // Akka's text names only the methods the route takes
+        case 405 -> new ApiError(status, "method-not-allowed",
+            response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : status.reason());
+        case 413 -> ApiError.bodyTooLarge(settings.maxBody());
+        default -> new ApiError(status, "bad-request", "the request was refused: " + status.reason());
       };
-      return response.withEntity(json(response.status(), new ApiJson.Error(code, message)).entity());
+      return response.withEntity(error.response().entity());
     });
   }
 }

@@ -134,7 +134,7 @@ class ClientCommandsTest {
     assertEquals("pid " + pid + ": space " + id + ", vpid 2, allocated", client("lookup", pid).out().strip());
     Run bad = client("lookup", "-1");
     assertEquals(1, bad.status());
-    assertTrue(bad.err().startsWith("pidspace lookup: pid -1 is outside"), bad.err());
+    assertTrue(bad.err().startsWith("pidspace lookup: pid must be a global pid within 0.."), bad.err());
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.settings.ServerSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.ConfigFactory;
@@ -265,6 +266,10 @@ class HttpApiTest {
         new String[] {"GET", "/v1/spaces/" + f + "/pids", null, "405", "method-not-allowed"},
         new String[] {"GET", "/", null, "404", "not-found"},
         new String[] {"GET", "/v1/nothing", null, "404", "not-found"},
+        new String[] {"BREW", "/v1/spaces", null, "405", "method-not-allowed"},
+        new String[] {"POST", "/v1/spaces", "{\"id\": " + "[".repeat(2000) + "]".repeat(2000) + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/pids:free", "{\"pids\": [[" + p + "]]}", "400", "bad-request"},
+        new String[] {"GET", "/v1/spaces/" + "9".repeat(2000), null, "414", "uri-too-long"},
         new String[] {"GET", "/v2/spaces", null, "404", "not-found"},
         new String[] {"DELETE", "/v1/spaces/" + f + "/pids/" + p, null, "404", "not-found"});
   }
@@ -297,6 +302,17 @@ class HttpApiTest {
     assertEquals(201, created.statusCode());
     int id = JSON.readTree(created.body()).get("id").asInt();
     assertEquals(204, sendTo(guarded, "DELETE", "/v1/spaces/" + id, null, "bearer " + TOKEN).statusCode());
+  }
+
+  @Test
+  void serverSettings_layPidspaceHttpServerOverAkkaHttpServerForTheApiAlone() {
+    ServerSettings api = PidspaceHttp.serverSettings(ConfigFactory.load());
+    assertEquals("18 seconds", api.getTimeouts().requestTimeout().toString());
+    assertEquals("25 seconds", api.getTimeouts().idleTimeout().toString());
+    assertEquals(1024, api.getParserSettings().getMaxUriLength());
+    assertEquals("io.pidspace.http.JsonParsingErrorHandler", api.getParsingErrorHandler());
+    // akka.http.server itself, which Akka Management's server reads, keeps Akka's defaults
+    assertEquals("60 seconds", ServerSettings.create(ConfigFactory.load()).getTimeouts().idleTimeout().toString());
   }
 
   private static void assertUnauthorized(HttpResponse<String> response) throws Exception {
