@@ -99,10 +99,11 @@ public final class PidAuthority implements Extension, AutoCloseable {
         callers = callers.withoutPath(path);
       }
     }
+    // Unresolved, so that pidspace.data-dir set by the caller reaches pidspace.jdbc.url.
     Config full = ConfigFactory.systemProperties()
         .withFallback(callers)
         .withFallback(standalone)
-        .withFallback(reference)
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
     Cluster cluster = Cluster.get(system);

@@ -296,8 +296,10 @@ class PidAuthorityTest {
 
   @Test
   void start_runsOwnOneNodeClusterOnLocalhostUntilClosed() {
-    PidAuthority own = PidAuthority.start(ConfigFactory.parseString("pidspace.pid-max = 1000"));
+    PidAuthority own = PidAuthority.start(ConfigFactory.parseString("pidspace { pid-max = 1000, data-dir = /elsewhere }"));
     try {
+      assertTrue(own.system().settings().config().getString("pidspace.jdbc.url").startsWith("jdbc:h2:file:/elsewhere/"),
+          "the data dir reaches the journal's url");
       Cluster cluster = Cluster.get(own.system());
       assertEquals("127.0.0.1", cluster.selfMember().address().getHost().get());
       assertNotEquals(0, (int) cluster.selfMember().address().getPort().get());
