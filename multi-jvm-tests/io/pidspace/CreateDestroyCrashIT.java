@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CreateDestroyCrashIT {
 
-  private static final int CYCLES = Integer.getInteger("pidspace.crash.cycles", 12);
+  private static final int CYCLES = Integer.getInteger("pidspace.crash.cycles", 16);
   private static final int K = 4;        // the space ids the load works on: 1..K
   private static final int CHECKED = K + 3; // orphans are looked for a little beyond them
   private static final int WORKERS = 3;
@@ -57,6 +57,7 @@ class CreateDestroyCrashIT {
   private final Map<Integer, List<String>> pidHistory = new HashMap<>();
   private final Map<Integer, List<String>> spaceHistory = new HashMap<>();
   private final List<String> violations = new ArrayList<>();
+  private final java.util.ArrayDeque<Long> topologyNanos = new java.util.ArrayDeque<>();
   private final Object topology = new Object(); // one create or destroy at a time: the model stays exact
 
   private final long seed = Long.getLong("pidspace.crash.seed", System.nanoTime());
@@ -102,9 +103,12 @@ class CreateDestroyCrashIT {
           topologySent = new CountDownLatch(1);
           armed.set(true);
           if (topologySent.await(30, TimeUnit.SECONDS)) {
-            int delay = random.nextInt(40);
-            Thread.sleep(delay);
-            when = delay + " ms after sending a create or destroy";
+            // The space stores its event first, the registry second; a crash between the two is
+            // what this aims at: the late part of a typical create or destroy.
+            long typical = typicalTopologyNanos();
+            long delay = (long) (typical * (0.3 + 0.8 * random.nextDouble()));
+            java.util.concurrent.locks.LockSupport.parkNanos(delay);
+            when = String.format("%.1f ms after sending a create or destroy (typical: %.1f ms)", delay / 1e6, typical / 1e6);
             killsAfterTopology++;
           }
           armed.set(false);
@@ -144,7 +148,7 @@ class CreateDestroyCrashIT {
           createWithId(node, space);
         } else if (roll < 17) {
           createAnyId(node);
-        } else if (roll < 27) {
+        } else if (roll < 24) {
           destroy(node, space);
         } else if (roll < 62 || mine.isEmpty()) {
           alloc(node, space, random.nextBoolean() ? 0 : 2 + random.nextInt(4), mine);
@@ -168,18 +172,36 @@ class CreateDestroyCrashIT {
     }
   }
 
-  /** Just before a create or destroy goes out: lets the main thread kill the node right after it. */
-  private void aboutToSendTopology() {
-    if (armed.compareAndSet(true, false)) {
+  /**
+   * Just before a create or destroy goes out: when armed and the request will act (not a plain
+   * refusal), lets the main thread kill the node while it is under way. Answers the send time.
+   */
+  private long aboutToSendTopology(boolean acts) {
+    if (acts && armed.compareAndSet(true, false)) {
       topologySent.countDown();
     }
+    return System.nanoTime();
+  }
+
+  /** How long creates and destroys that acted took, the last few: where to aim a kill. */
+  private synchronized void tookEffect(long sent) {
+    topologyNanos.addLast(System.nanoTime() - sent);
+    if (topologyNanos.size() > 15) {
+      topologyNanos.removeFirst();
+    }
+  }
+
+  private synchronized long typicalTopologyNanos() {
+    List<Long> sorted = new ArrayList<>(topologyNanos);
+    sorted.sort(null);
+    return sorted.isEmpty() ? TimeUnit.MILLISECONDS.toNanos(30) : sorted.get(sorted.size() / 2);
   }
 
   private void createWithId(NodeProcess node, int space) throws IOException, InterruptedException {
     synchronized (topology) {
       Exists before = exists(space);
       NodeProcess.Answer a;
-      aboutToSendTopology();
+      long sent = aboutToSendTopology(before != Exists.YES);
       try {
         a = node.call("POST", "/v1/spaces", "{\"id\": " + space + ", \"pidMax\": 400}", CALL);
       } catch (IOException e) {
@@ -190,6 +212,7 @@ class CreateDestroyCrashIT {
       note(space, "create " + space + ": " + a.status() + " " + a.json());
       if (a.status() == 201) {
         acked.incrementAndGet();
+        tookEffect(sent);
         if (before == Exists.YES) {
           violation("create of space " + space + ", which exists, was acknowledged (a reset, not a refusal): "
               + a.json() + spaceHistoryOf(space));
@@ -216,7 +239,7 @@ class CreateDestroyCrashIT {
         return; // all of 1..K exist: the registry would pick an id outside the load's
       }
       NodeProcess.Answer a;
-      aboutToSendTopology();
+      long sent = aboutToSendTopology(true);
       try {
         a = node.call("POST", "/v1/spaces", "{\"pidMax\": 400}", CALL);
       } catch (IOException e) {
@@ -225,6 +248,7 @@ class CreateDestroyCrashIT {
       }
       if (a.status() == 201) {
         acked.incrementAndGet();
+        tookEffect(sent);
         int id = a.json().get("id").asInt();
         note(id, "create (any id): " + a.status() + " " + a.json());
         if (id <= CHECKED && exists(id) == Exists.YES) {
@@ -258,7 +282,7 @@ class CreateDestroyCrashIT {
         });
       }
       NodeProcess.Answer a;
-      aboutToSendTopology();
+      long sent = aboutToSendTopology(before != Exists.NO);
       try {
         a = node.call("DELETE", "/v1/spaces/" + space, null, CALL);
       } catch (IOException e) {
@@ -271,6 +295,7 @@ class CreateDestroyCrashIT {
       }
       if (a.status() == 204) {
         acked.incrementAndGet();
+        tookEffect(sent);
         setExists(space, Exists.NO, null);
       } else if (a.status() == 404) {
         if (before == Exists.YES) {
