@@ -15,9 +15,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -57,15 +55,12 @@ class CreateDestroyCrashIT {
   private final Map<Integer, List<String>> pidHistory = new HashMap<>();
   private final Map<Integer, List<String>> spaceHistory = new HashMap<>();
   private final List<String> violations = new ArrayList<>();
-  private final java.util.ArrayDeque<Long> topologyNanos = new java.util.ArrayDeque<>();
   private final Object topology = new Object(); // one create or destroy at a time: the model stays exact
 
   private final long seed = Long.getLong("pidspace.crash.seed", System.nanoTime());
   private final long t0 = System.nanoTime();
   private final AtomicInteger acked = new AtomicInteger();
   private volatile boolean running;
-  private final AtomicBoolean armed = new AtomicBoolean();
-  private volatile CountDownLatch topologySent = new CountDownLatch(1);
 
   @Test
   void killedNode_neverOrphansResetsLosesOrDuplicates(@TempDir Path dataDir) throws Exception {
@@ -99,19 +94,43 @@ class CreateDestroyCrashIT {
         Thread.sleep(300 + random.nextInt(2_500));
         String when = "after " + (acked.get() - before) + " acknowledged requests";
         if (random.nextInt(3) > 0) {
-          // most kills: right after the next create or destroy goes out, a few ms into it
-          topologySent = new CountDownLatch(1);
-          armed.set(true);
-          if (topologySent.await(30, TimeUnit.SECONDS)) {
-            // The space stores its event first, the registry second; a crash between the two is
-            // what this aims at: the late part of a typical create or destroy.
-            long typical = typicalTopologyNanos();
-            long delay = (long) (typical * (0.3 + 0.8 * random.nextDouble()));
+          // Most kills land in a storm of creates and destroys that act: one thread per id, each
+          // destroying its space if it exists and creating it if not, until the kill. The registry
+          // runs them one after another, the space's event first and the registry's second, so
+          // the kill often falls between the two. One id (the keeper) only gets a create, which
+          // must be refused if it exists: its live pids keep the checks after the restart busy.
+          synchronized (topology) {
+            int keeper = 1 + random.nextInt(K);
+            AtomicInteger answered = new AtomicInteger();
+            List<Thread> burst = new ArrayList<>();
+            for (int id = 1; id <= K; id++) {
+              int space = id;
+              burst.add(new Thread(() -> {
+                try {
+                  do {
+                    if (space != keeper && exists(space) == Exists.YES) {
+                      destroyNow(node, space);
+                    } else {
+                      createWithIdNow(node, space);
+                    }
+                    answered.incrementAndGet();
+                  } while (space != keeper);
+                } catch (IOException | InterruptedException e) {
+                  // killed under way: recorded as an unknown outcome
+                }
+              }, "burst-" + id));
+            }
+            long delay = TimeUnit.MILLISECONDS.toNanos(20 + random.nextInt(300));
+            burst.forEach(Thread::start);
             java.util.concurrent.locks.LockSupport.parkNanos(delay);
-            when = String.format("%.1f ms after sending a create or destroy (typical: %.1f ms)", delay / 1e6, typical / 1e6);
+            node.kill();
+            for (Thread t : burst) {
+              t.join();
+            }
+            when = String.format("%.0f ms into a storm of creates/destroys on %d ids (%d answered before the kill)",
+                delay / 1e6, K - 1, answered.get());
             killsAfterTopology++;
           }
-          armed.set(false);
         }
         node.kill();
         note(-1, "---- kill -9 at the end of cycle " + cycle + " (" + when + ")");
@@ -125,7 +144,7 @@ class CreateDestroyCrashIT {
       node.start();
       node.awaitReady(READY);
       verify(node, CYCLES + 1);
-      System.out.printf("create/destroy crash: %d cycles (%d killed just after a create/destroy), %d requests "
+      System.out.printf("create/destroy crash: %d cycles (%d killed in a burst of creates/destroys), %d requests "
               + "acknowledged, %d pids live at the end, %.1f s [seed %d]%n",
           CYCLES, killsAfterTopology, acked.get(), live.size(), (System.nanoTime() - started) / 1e9, seed);
     } finally {
@@ -172,55 +191,33 @@ class CreateDestroyCrashIT {
     }
   }
 
-  /**
-   * Just before a create or destroy goes out: when armed and the request will act (not a plain
-   * refusal), lets the main thread kill the node while it is under way. Answers the send time.
-   */
-  private long aboutToSendTopology(boolean acts) {
-    if (acts && armed.compareAndSet(true, false)) {
-      topologySent.countDown();
-    }
-    return System.nanoTime();
-  }
-
-  /** How long creates and destroys that acted took, the last few: where to aim a kill. */
-  private synchronized void tookEffect(long sent) {
-    topologyNanos.addLast(System.nanoTime() - sent);
-    if (topologyNanos.size() > 15) {
-      topologyNanos.removeFirst();
-    }
-  }
-
-  private synchronized long typicalTopologyNanos() {
-    List<Long> sorted = new ArrayList<>(topologyNanos);
-    sorted.sort(null);
-    return sorted.isEmpty() ? TimeUnit.MILLISECONDS.toNanos(30) : sorted.get(sorted.size() / 2);
-  }
-
   private void createWithId(NodeProcess node, int space) throws IOException, InterruptedException {
     synchronized (topology) {
-      Exists before = exists(space);
-      NodeProcess.Answer a;
-      long sent = aboutToSendTopology(before != Exists.YES);
-      try {
-        a = node.call("POST", "/v1/spaces", "{\"id\": " + space + ", \"pidMax\": 400}", CALL);
-      } catch (IOException e) {
-        // a create must never change a space that exists; one that did not may now exist
-        setExists(space, before == Exists.YES ? Exists.YES : Exists.UNKNOWN, "create " + space + ": no answer");
-        throw e;
+      createWithIdNow(node, space);
+    }
+  }
+
+  /** Without the lock: the caller makes sure nothing else is sent for this id meanwhile. */
+  private void createWithIdNow(NodeProcess node, int space) throws IOException, InterruptedException {
+    Exists before = exists(space);
+    NodeProcess.Answer a;
+    try {
+      a = node.call("POST", "/v1/spaces", "{\"id\": " + space + ", \"pidMax\": 400}", CALL);
+    } catch (IOException e) {
+      // a create must never change a space that exists; one that did not may now exist
+      setExists(space, before == Exists.YES ? Exists.YES : Exists.UNKNOWN, "create " + space + ": no answer");
+      throw e;
+    }
+    note(space, "create " + space + ": " + a.status() + " " + a.json());
+    if (a.status() == 201) {
+      acked.incrementAndGet();
+      if (before == Exists.YES) {
+        violation("create of space " + space + ", which exists, was acknowledged (a reset, not a refusal): "
+            + a.json() + spaceHistoryOf(space));
       }
-      note(space, "create " + space + ": " + a.status() + " " + a.json());
-      if (a.status() == 201) {
-        acked.incrementAndGet();
-        tookEffect(sent);
-        if (before == Exists.YES) {
-          violation("create of space " + space + ", which exists, was acknowledged (a reset, not a refusal): "
-              + a.json() + spaceHistoryOf(space));
-        }
-        setExists(space, Exists.YES, null);
-      } else if (a.status() >= 500 || a.status() == 409 && before == Exists.NO) {
-        setExists(space, before == Exists.YES ? Exists.YES : Exists.UNKNOWN, null);
-      }
+      setExists(space, Exists.YES, null);
+    } else if (a.status() >= 500 || a.status() == 409 && before == Exists.NO) {
+      setExists(space, before == Exists.YES ? Exists.YES : Exists.UNKNOWN, null);
     }
   }
 
@@ -239,7 +236,6 @@ class CreateDestroyCrashIT {
         return; // all of 1..K exist: the registry would pick an id outside the load's
       }
       NodeProcess.Answer a;
-      long sent = aboutToSendTopology(true);
       try {
         a = node.call("POST", "/v1/spaces", "{\"pidMax\": 400}", CALL);
       } catch (IOException e) {
@@ -248,7 +244,6 @@ class CreateDestroyCrashIT {
       }
       if (a.status() == 201) {
         acked.incrementAndGet();
-        tookEffect(sent);
         int id = a.json().get("id").asInt();
         note(id, "create (any id): " + a.status() + " " + a.json());
         if (id <= CHECKED && exists(id) == Exists.YES) {
@@ -268,44 +263,47 @@ class CreateDestroyCrashIT {
 
   private void destroy(NodeProcess node, int space) throws IOException, InterruptedException {
     synchronized (topology) {
-      Exists before;
-      synchronized (this) {
-        before = exists[space];
-        epoch[space]++; // from now on every pid of the space may be gone
-        destroying[space] = true;
-        live.keySet().removeIf(p -> {
-          if (p >> 22 == space) {
-            pidNote(p, "destroy of its space sent");
-            return true;
-          }
-          return false;
-        });
-      }
-      NodeProcess.Answer a;
-      long sent = aboutToSendTopology(before != Exists.NO);
-      try {
-        a = node.call("DELETE", "/v1/spaces/" + space, null, CALL);
-      } catch (IOException e) {
-        setExists(space, Exists.UNKNOWN, "destroy " + space + ": no answer");
-        throw e;
-      }
-      note(space, "destroy " + space + ": " + a.status() + " " + a.json());
-      if (a.status() < 500) {
-        setDestroying(space, false); // answered for certain: done, or refused and changed nothing
-      }
-      if (a.status() == 204) {
-        acked.incrementAndGet();
-        tookEffect(sent);
-        setExists(space, Exists.NO, null);
-      } else if (a.status() == 404) {
-        if (before == Exists.YES) {
-          violation("space " + space + " exists by the model but destroy calls it unknown: " + a.json()
-              + spaceHistoryOf(space));
+      destroyNow(node, space);
+    }
+  }
+
+  /** Without the lock: the caller makes sure nothing else is sent for this id meanwhile. */
+  private void destroyNow(NodeProcess node, int space) throws IOException, InterruptedException {
+    Exists before;
+    synchronized (this) {
+      before = exists[space];
+      epoch[space]++; // from now on every pid of the space may be gone
+      destroying[space] = true;
+      live.keySet().removeIf(p -> {
+        if (p >> 22 == space) {
+          pidNote(p, "destroy of its space sent");
+          return true;
         }
-        setExists(space, Exists.NO, null);
-      } else if (a.status() >= 500) {
-        setExists(space, Exists.UNKNOWN, null);
+        return false;
+      });
+    }
+    NodeProcess.Answer a;
+    try {
+      a = node.call("DELETE", "/v1/spaces/" + space, null, CALL);
+    } catch (IOException e) {
+      setExists(space, Exists.UNKNOWN, "destroy " + space + ": no answer");
+      throw e;
+    }
+    note(space, "destroy " + space + ": " + a.status() + " " + a.json());
+    if (a.status() < 500) {
+      setDestroying(space, false); // answered for certain: done, or refused and changed nothing
+    }
+    if (a.status() == 204) {
+      acked.incrementAndGet();
+      setExists(space, Exists.NO, null);
+    } else if (a.status() == 404) {
+      if (before == Exists.YES) {
+        violation("space " + space + " exists by the model but destroy calls it unknown: " + a.json()
+            + spaceHistoryOf(space));
       }
+      setExists(space, Exists.NO, null);
+    } else if (a.status() >= 500) {
+      setExists(space, Exists.UNKNOWN, null);
     }
   }
 
