@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CreateDestroyCrashIT {
 
-  private static final int CYCLES = Integer.getInteger("pidspace.crash.cycles", 16);
+  private static final int CYCLES = Integer.getInteger("pidspace.crash.cycles", 20);
   private static final int K = 4;        // the space ids the load works on: 1..K
   private static final int CHECKED = K + 3; // orphans are looked for a little beyond them
   private static final int WORKERS = 3;
@@ -93,7 +93,7 @@ class CreateDestroyCrashIT {
         }
         Thread.sleep(300 + random.nextInt(2_500));
         String when = "after " + (acked.get() - before) + " acknowledged requests";
-        if (random.nextInt(3) > 0) {
+        if (random.nextInt(4) > 0) {
           // Most kills land in a storm of creates and destroys that act: one thread per id, each
           // destroying its space if it exists and creating it if not, until the kill. The registry
           // runs them one after another, the space's event first and the registry's second, so
@@ -452,6 +452,13 @@ class CreateDestroyCrashIT {
     }
     // (iii) a create of an id that exists is refused; a reset would hand out live pids again
     for (int id : answering) {
+      // pids in it first (an orphan hands them out too), so that a reset shows as pids handed out again
+      NodeProcess.Answer held = node.call("POST", "/v1/spaces/" + id + "/pids?count=3", null, CALL);
+      if (held.status() == 200) {
+        int heldEpoch = epoch[id];
+        long heldSent = System.nanoTime() - CALL.toNanos(); // no free or destroy is running now
+        held.json().get("pids").forEach(p -> handedOut(p.asInt(), heldEpoch, heldSent, "alloc " + id + " count 3 before the probe"));
+      }
       NodeProcess.Answer a = node.call("POST", "/v1/spaces", "{\"id\": " + id + ", \"pidMax\": 400}", CALL);
       note(id, "create " + id + " (probe after restart " + cycle + "): " + a.status() + " " + a.json());
       if (a.status() == 201) {
