@@ -104,8 +104,13 @@ final class NodeProcess {
 
   /** Sends a request to this node's API; the answer's status and JSON body (null when empty). */
   Answer call(String method, String path, String body) throws IOException, InterruptedException {
+    return call(method, path, body, Duration.ofSeconds(15));
+  }
+
+  /** As {@link #call(String, String, String)}, waiting at most {@code timeout} for the answer. */
+  Answer call(String method, String path, String body, Duration timeout) throws IOException, InterruptedException {
     HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
-        .timeout(Duration.ofSeconds(15))
+        .timeout(timeout)
         .header("Content-Type", "application/json")
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
         .build();

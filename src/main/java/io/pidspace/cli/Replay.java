@@ -172,17 +172,23 @@ final class Replay {
     }
   }
 
-  /** A whole decimal number; ids and pids are range-checked by whoever takes them. */
+  /**
+   * A number of the trace format: one or more ASCII digits, nothing else (DESIGN.md §6). Checked
+   * by hand because {@code Long.parseLong} also takes a sign and the digits of every script
+   * ({@code +1}, {@code ١}). Ids and pids are range-checked by whoever takes them.
+   */
   private static long number(String word) {
-    try {
-      long value = Long.parseLong(word);
-      if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
-        throw PidspaceException.outOfRange(word + " is outside the range of a pid");
-      }
-      return value;
-    } catch (NumberFormatException e) {
-      throw PidspaceException.badRequest("'" + word + "' is not a whole number");
+    if (word.isEmpty() || !word.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw PidspaceException.badRequest("a number is one or more ASCII digits 0-9, with no sign or prefix");
     }
+    long value = 0;
+    for (int i = 0; i < word.length(); i++) {
+      value = Math.min(value * 10 + (word.charAt(i) - '0'), 1L + Integer.MAX_VALUE); // capped: never overflows
+    }
+    if (value > Integer.MAX_VALUE) {
+      throw PidspaceException.outOfRange("a number above " + Integer.MAX_VALUE + " is outside the range of a pid");
+    }
+    return value;
   }
 
   private static PidspaceException unwrap(Throwable e) {

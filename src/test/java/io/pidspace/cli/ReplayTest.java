@@ -175,6 +175,51 @@ class ReplayTest {
     assertAnswers(commands, expected, replay(String.join("\n", commands) + "\n"));
   }
 
+  /**
+   * DESIGN.md §6: a number is one or more ASCII digits. A sign, a hex prefix or the digits of
+   * another script ({@code Long.parseLong} takes all but the prefix) answer one error, and the
+   * line after each shows nothing changed.
+   */
+  @Test
+  void run_numberThatIsNotAsciiDigits_answersOneErrorAndChangesNothing() throws Exception {
+    String arabicOne = "\u0661";
+    String fullwidthOne = "\uFF11";
+    String pid = String.valueOf((1 << SHIFT) | 2);
+    String[][] script = {
+      {"pid-max +1000", ERROR},
+      {"pid-max \u0661\u0660\u0660\u0660", ERROR},
+      {"pid-max 1000", "ok"}, // still the first pid-max to count: the refused ones started nothing
+      {"space-create +1", ERROR},
+      {"space-create 0x1", ERROR},
+      {"space-create " + arabicOne, ERROR},
+      {"space-create", "1"}, // the lowest free id: none of the above took it
+      {"alloc +1", ERROR},
+      {"alloc 0x1", ERROR},
+      {"alloc " + arabicOne, ERROR},
+      {"alloc " + fullwidthOne, ERROR},
+      {"alloc 1", pid}, // vpid 2: the first pid of a new space, so no refused alloc took one
+      {"alloc 01", String.valueOf((1 << SHIFT) | 3)}, // leading zeros are still ASCII digits
+      {"free +" + pid, ERROR},
+      {"free 0x" + Integer.toHexString(Integer.parseInt(pid)), ERROR},
+      {"free " + pid.replace('1', '\u0661'), ERROR},
+      {"free " + pid, "ok"}, // still allocated: no refused free took it
+      {"space-destroy +1", ERROR},
+      {"space-destroy " + fullwidthOne, ERROR},
+      {"alloc 1", String.valueOf((1 << SHIFT) | 4)}, // the space still exists
+      {"space-destroy 1", "ok"},
+    };
+    List<String> commands = Arrays.stream(script).map(line -> line[0]).toList();
+    List<String> expected = Arrays.stream(script).map(line -> line[1]).toList();
+
+    List<String> answers = replay(String.join("\n", commands) + "\n");
+    assertAnswers(commands, expected, answers);
+    for (int i = 0; i < answers.size(); i++) {
+      if (expected.get(i).equals(ERROR)) {
+        assertTrue(answers.get(i).startsWith("error: bad-request: "), commands.get(i) + ": " + answers.get(i));
+      }
+    }
+  }
+
   @Test
   void run_generatedTrace_matchesNaiveModelOfTheRule() throws Exception {
     Random random = new Random(2006);

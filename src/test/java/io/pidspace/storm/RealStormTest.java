@@ -21,24 +21,31 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Short storms on every target; they check the model, never how fast it went. */
+/**
+ * Short storms on every target; they check the model, never how fast it went. How much of a
+ * storm fits in its 2 s depends on the machine (two busy cores may fit little), so a target
+ * storms again until the model has seen each thing it checks happen at least once.
+ */
 class RealStormTest {
 
   private static final String[] SHORT = {
     "--containers", "4", "--forkers", "2", "--rate", "400", "--burst", "40", "--burst-every", "300ms",
     "--lifetime-mean", "200ms", "--container-lifetime", "700ms", "--duration", "2s"};
 
+  /** Storms a target gets to hand out, free by exit and replace a container; not a speed bound. */
+  private static final int MAX_STORMS = 20;
+
   @Test
   void inMemory_openLoop_keepsTheModelsInvariants() {
-    try (CheckingTarget target = new CheckingTarget(StormTarget.inMemory())) {
-      check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
+    try (StormTarget target = StormTarget.inMemory()) {
+      stormUntilExercised(target, SHORT);
     }
   }
 
   @Test
   void durable_openLoop_keepsTheModelsInvariants(@TempDir Path dataDir) {
-    try (CheckingTarget target = new CheckingTarget(StormTarget.durable(dataDir))) {
-      check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
+    try (StormTarget target = StormTarget.durable(dataDir)) {
+      stormUntilExercised(target, SHORT);
     }
   }
 
@@ -50,8 +57,8 @@ class RealStormTest {
               HttpSettings.from(node.system().settings().config()).withPort(0))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       String url = "http://127.0.0.1:" + binding.localAddress().getPort();
-      try (CheckingTarget target = new CheckingTarget(StormTarget.cluster(List.of(url, url + "/"), ""))) {
-        check(target, Storm.real(Args.options(SHORT), target, Progress.NONE));
+      try (StormTarget target = StormTarget.cluster(List.of(url, url + "/"), "")) {
+        stormUntilExercised(target, SHORT);
       }
     }
   }
@@ -67,8 +74,8 @@ class RealStormTest {
   void baseline_closedLoop_keepsTheModelsInvariants() {
     String[] closed = Stream.concat(Arrays.stream(SHORT),
         Stream.of("--loop", "closed", "--lifetime", "pareto", "--pid-max", "1000")).toArray(String[]::new);
-    try (CheckingTarget target = new CheckingTarget(StormTarget.baseline())) {
-      check(target, Storm.real(Args.options(closed), target, Progress.NONE));
+    try (StormTarget target = StormTarget.baseline()) {
+      stormUntilExercised(target, closed);
     }
   }
 
@@ -87,17 +94,38 @@ class RealStormTest {
     assertEquals(PidspaceException.Code.NO_SPACE_IDS_LEFT, refusal(e).code());
   }
 
-  private static void check(CheckingTarget target, StormReport.Run run) {
+  /**
+   * Storms until, over all storms, pids were handed out, pids were freed by exit and a container
+   * was replaced in its slot; each storm must keep every invariant of the model. A slow machine
+   * only takes more storms.
+   */
+  private static void stormUntilExercised(StormTarget target, String[] args) {
+    StormOptions options = Args.options(args);
+    long allocs = 0;
+    long frees = 0;
+    long replaced = 0;
+    for (int storm = 1; allocs == 0 || frees == 0 || replaced == 0; storm++) {
+      assertTrue(storm <= MAX_STORMS, MAX_STORMS + " storms handed out " + allocs + " pids, freed " + frees
+          + " by exit and replaced " + replaced + " containers: the target does not serve the storm");
+      CheckingTarget checking = new CheckingTarget(target); // fresh counts per storm; closed by the caller
+      StormReport.Counts c = check(checking, Storm.real(options, checking, Progress.NONE), options);
+      allocs += c.allocs();
+      frees += c.frees();
+      replaced += c.containersCreated() - options.containers();
+    }
+  }
+
+  private static StormReport.Counts check(CheckingTarget target, StormReport.Run run, StormOptions options) {
     StormReport.Counts c = run.counts();
     assertTrue(target.violations.isEmpty(), target.violations.toString());
     assertEquals(0, c.errors(), c.firstError());
-    assertTrue(c.allocs() > 0);
     assertEquals(target.allocs.get(), c.allocs(), "the storm counts what the target handed out");
     assertEquals(c.allocs(), c.frees() + c.diedWithContainer(), "every pid is freed by exit or by its container's end");
     assertEquals(target.frees.get(), c.frees());
     assertEquals(target.diedWithContainer.get(), c.diedWithContainer());
     assertTrue(target.live.isEmpty(), "no pid outlives the storm");
-    assertTrue(c.containersCreated() > 4, "containers churn: " + c.containersCreated());
+    // every slot's first container creates its space however slow the machine; later ones may not come
+    assertTrue(c.containersCreated() >= options.containers(), "containers created: " + c.containersCreated());
     assertEquals(c.containersCreated(), c.containersDestroyed());
     assertTrue(target.spaces.isEmpty(), "every container destroyed its space: " + target.spaces);
     assertEquals(c.forks(), c.allocs() + c.exhausted() + c.errors() + c.shed());
@@ -106,6 +134,7 @@ class RealStormTest {
           () -> target.target.alloc(space).toCompletableFuture().join(), "space " + space + " is gone");
       assertEquals(PidspaceException.Code.UNKNOWN_SPACE, refusal(e).code());
     }
+    return c;
   }
 
   private static PidspaceException refusal(Throwable e) {
