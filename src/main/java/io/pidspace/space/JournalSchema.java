@@ -20,8 +20,20 @@ public final class JournalSchema {
 
   private JournalSchema() {}
 
-  /** Runs the idempotent DDL for {@code pidspace.jdbc.url}. Blocks: call it at start, outside actors. */
+  /**
+   * Runs the idempotent DDL for {@code pidspace.jdbc.url}. Blocks: call it at start, outside
+   * actors. Nodes that start together on an empty journal race on it ("if not exists" is not
+   * atomic in H2): one that loses tries once more and then finds everything there.
+   */
   public static void ensure(Config config) {
+    try {
+      run(config);
+    } catch (PidspaceException lostTheRace) {
+      run(config);
+    }
+  }
+
+  private static void run(Config config) {
     Config jdbc = config.getConfig("pidspace.jdbc");
     String url = jdbc.getString("url");
     String ddl = ddlFor(url);
