@@ -89,8 +89,11 @@ public final class SpaceRegistry
   /** The space acted on the intent of {@code generation}. */
   public record Finished(int id, long generation) implements Event {}
 
-  /** The space refused the intent of {@code generation} (its record was newer): it is dropped. */
-  public record Abandoned(int id, long generation) implements Event {}
+  /**
+   * The space refused the intent of {@code generation}: its own record, of generation
+   * {@code seen}, disagrees. The intent is dropped, and the next one will be newer than {@code seen}.
+   */
+  public record Abandoned(int id, long generation, long seen) implements Event {}
 
   /** Space {@code id} exists as {@code generation} without this registry's record: now it has one. */
   public record Adopted(int id, long generation) implements Event {}
@@ -124,6 +127,7 @@ public final class SpaceRegistry
         }
       } else if (event instanceof Abandoned e) {
         pending.remove(e.id);
+        lastGeneration = Math.max(lastGeneration, e.seen);
       } else if (event instanceof Adopted e) {
         existing.put(e.id, e.generation);
         lastGeneration = Math.max(lastGeneration, e.generation);
@@ -301,7 +305,7 @@ public final class SpaceRegistry
             "space " + id + " already exists (found without the registry's record; now listed)")
         : new PidspaceException(PidspaceException.Code.CONFLICT,
             "space " + id + " has a newer record than this request; see the node's log");
-    List<Event> events = new ArrayList<>(List.of(new Abandoned(id, intent.generation)));
+    List<Event> events = new ArrayList<>(List.of(new Abandoned(id, intent.generation, status.generation())));
     if (status.exists()) {
       events.add(new Adopted(id, status.generation()));
     }

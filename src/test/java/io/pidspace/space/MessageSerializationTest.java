@@ -75,7 +75,7 @@ class MessageSerializationTest {
         new SpaceRegistry.CreateStarted(7, 12, 32_768),
         new SpaceRegistry.DestroyStarted(7, 13),
         new SpaceRegistry.Finished(7, 13),
-        new SpaceRegistry.Abandoned(7, 13),
+        new SpaceRegistry.Abandoned(7, 13, 20),
         new SpaceRegistry.Adopted(7, 11),
         new SpaceRegistry.Snapshot(13, new int[] {0, 7}, new long[] {0, 11}, new int[] {9},
             List.of(new SpaceRegistry.Pending(true, 13, 1_000))),
