@@ -4,6 +4,7 @@ import static io.pidspace.space.Replies.refusal;
 import static io.pidspace.space.Replies.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -236,6 +237,35 @@ class SpaceRegistryTest {
     assertArrayEquals(new int[] {0, 1}, f.ids());
     PidSpace.Create retried = silent.expectMessageClass(PidSpace.Create.class, java.time.Duration.ofSeconds(30));
     assertEquals(firstTry.generation(), retried.generation(), "the same intent, retried");
+  }
+
+  /** A space whose own record is newer than the registry's (a lost registry journal) is not overruled. */
+  @Test
+  void create_ofASpaceWithANewerRecord_isAConflict_andTheNextTryIsNewer() {
+    Fixture f = Fixture.start();
+    TestProbe<PidSpace.Status> destroyed = testKit.createTestProbe();
+    f.spaces().get(5).tell(new PidSpace.Destroy(50, destroyed.getRef()));
+    assertEquals(new PidSpace.Status(false, 50, null), destroyed.receiveMessage());
+
+    assertEquals(Code.CONFLICT, f.createRefused(5, 0));
+    assertEquals(5, f.create(5, 0).space());
+    assertArrayEquals(new int[] {0, 5}, f.ids());
+  }
+
+  /** A space that exists without the registry's record is adopted as it is: listed, never reset. */
+  @Test
+  void create_ofASpaceThatExistsUnrecorded_isRefusedAndAdopted() {
+    Fixture f = Fixture.start();
+    TestProbe<PidSpace.Status> created = testKit.createTestProbe();
+    f.spaces().get(6).tell(new PidSpace.Create(70, 1_000, created.getRef()));
+    assertTrue(created.receiveMessage().exists());
+    int pid = value(f.alloc(6, 1))[0];
+
+    assertEquals(Code.SPACE_ID_IN_USE, f.createRefused(6, 0));
+    assertArrayEquals(new int[] {0, 6}, f.ids());
+    assertTrue(value(f.router().lookup(pid)).allocated(), "never reset");
+    f.destroy(6);
+    assertArrayEquals(new int[] {0}, f.ids());
   }
 
   @Test
