@@ -25,6 +25,7 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
+import io.pidspace.space.InFlight;
 import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
@@ -72,6 +73,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private final PidspaceSettings settings;
   private final ActorRef<SpaceRegistry.Command> registry;
   private final PidRouter router;
+  private final InFlight inFlight;
   private final Duration timeout;
   private volatile boolean ownsSystem;
 
@@ -133,7 +135,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
     this.registry = clustered
         ? ClusterSingleton.get(system).init(SingletonActor.of(registryBehavior, "pidspace-registry"))
         : system.systemActorOf(registryBehavior, "pidspace-registry", Props.empty());
-    this.router = new PidRouter(system, settings, spaces);
+    // an ask to the registry or a space on a node that crashed fails when that node is removed
+    this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
+    this.router = new PidRouter(system, settings, spaces, inFlight);
   }
 
   /** The ids of the spaces that have events in the journal. */
@@ -231,8 +235,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** The ids of every existing space, ascending, as the registry knows them. */
   public CompletionStage<int[]> spaceIds() {
-    return Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler())
+    return inFlight.track(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
+            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
         .thenApply(SpaceRegistry.SpaceIds::ids)
         .exceptionallyCompose(e -> CompletableFuture.failedStage(PidspaceException.from(e)));
   }
@@ -248,6 +252,6 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return Asks.askWithStatus(target, message, timeout, system.scheduler());
+    return inFlight.track(Asks.askWithStatus(target, message, timeout, system.scheduler()));
   }
 }

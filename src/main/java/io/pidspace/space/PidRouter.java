@@ -29,13 +29,20 @@ public final class PidRouter {
   private final PidspaceSettings settings;
   private final PidLayout layout;
   private final SpaceRefs spaces;
+  private final InFlight inFlight;
   private final long timeoutNanos;
   private final AtomicReferenceArray<ActorRef<Coalescer.Command>> coalescers;
   private final String namePrefix;
   private static final AtomicInteger routers = new AtomicInteger(); // tests run several per system
 
   public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces) {
+    this(system, settings, spaces, InFlight.none());
+  }
+
+  /** {@code inFlight}: fails runs to a space on a node that crashed once that node is removed. */
+  public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces, InFlight inFlight) {
     this.system = system;
+    this.inFlight = inFlight;
     this.settings = settings;
     this.layout = settings.layout();
     this.spaces = spaces;
@@ -127,7 +134,7 @@ public final class PidRouter {
         ref = coalescers.get(space);
         if (ref == null) {
           ref = system.systemActorOf(
-              Coalescer.create(settings, space, spaces.space(space)), namePrefix + space, Props.empty());
+              Coalescer.create(settings, space, spaces.space(space), inFlight), namePrefix + space, Props.empty());
           coalescers.set(space, ref);
         }
       }
