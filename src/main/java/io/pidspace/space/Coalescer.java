@@ -48,6 +48,9 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
   private final InFlight inFlightAsks;
   private final ArrayDeque<Request> queue = new ArrayDeque<>();
   private boolean inFlight; // a run is sent and not yet answered
+  // The last run was failed by a member's removal (or timed out after one) and none has been
+  // answered since: the next one may go to a dead node too, so it gets InFlight.SUSPECT_TIMEOUT.
+  private boolean suspect;
 
   static Behavior<Command> create(PidspaceSettings settings, int space, RecipientRef<PidSpace.Command> target,
       InFlight inFlightAsks) {
@@ -111,6 +114,9 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     // The space refuses what reaches it after its deadline; past the latest one, half an
     // ask-timeout more lets a write that started in time finish and be answered truly.
     Duration timeout = Duration.ofNanos(latest - now).plus(settings.askTimeout().dividedBy(2));
+    if (suspect && timeout.compareTo(InFlight.SUSPECT_TIMEOUT) > 0) {
+      timeout = InFlight.SUSPECT_TIMEOUT;
+    }
     // A run to a space on a node that crashed is failed when that node is removed (InFlight), not
     // when this timeout expires: the next run then waits in sharding's buffer until the space is back.
     getContext().pipeToSelf(
@@ -121,6 +127,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
 
   private Behavior<Command> onRunAnswered(RunAnswered answer) {
     inFlight = false;
+    suspect = answer.failure == InFlight.LOST || suspect && answer.failure != null;
     if (answer.failure != null) {
       PidspaceException unavailable = answer.failure instanceof PidspaceException moved
           ? moved

@@ -36,6 +36,18 @@ public final class InFlight {
   /** From a downed member's removal to failing the asks that were in flight then. */
   static final Duration SETTLE = Duration.ofMillis(200);
 
+  /**
+   * How long a coalescer waits for a run sent after a failure-caused removal before it answers
+   * unavailable and sends the next. A run sent in the moment before this node's shard region
+   * has seen the removal still goes to the dead node and would hold its space's queue for a whole
+   * ask; a space that is back answers well within this.
+   */
+  static final Duration SUSPECT_TIMEOUT = Duration.ofSeconds(2);
+
+  /** What a failed ask completes with: one immutable refusal (no stack trace), told apart by identity. */
+  static final PidspaceException LOST = PidspaceException.unavailable(
+      "a node was removed from the cluster after a failure while this request waited: its outcome is unknown; retry");
+
   private final Set<CompletableFuture<?>> asks;
 
   private InFlight(boolean tracking) {
@@ -78,10 +90,7 @@ public final class InFlight {
         } else if (msg instanceof Lost lost) {
           c.getLog().info("{} asks were in flight when {} was removed after a failure: answered unavailable",
               lost.asks.size(), lost.member);
-          PidspaceException unavailable = PidspaceException.unavailable(
-              "a node was removed from the cluster after a failure while this request waited: its outcome is"
-                  + " unknown; retry");
-          lost.asks.forEach(ask -> ask.completeExceptionally(unavailable));
+          lost.asks.forEach(ask -> ask.completeExceptionally(LOST));
         }
         return Behaviors.same();
       });
