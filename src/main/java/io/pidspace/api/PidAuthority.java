@@ -25,6 +25,7 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
+import io.pidspace.space.FreezeGuard;
 import io.pidspace.space.InFlight;
 import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidRouter;
@@ -74,6 +75,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private final ActorRef<SpaceRegistry.Command> registry;
   private final PidRouter router;
   private final InFlight inFlight;
+  private final FreezeGuard freezeGuard;
   private final Duration timeout;
   private volatile boolean ownsSystem;
 
@@ -137,7 +139,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
         : system.systemActorOf(registryBehavior, "pidspace-registry", Props.empty());
     // an ask to the registry or a space on a node that crashed fails when that node is removed
     this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
-    this.router = new PidRouter(system, settings, spaces, inFlight);
+    this.freezeGuard = clustered ? FreezeGuard.of(system, system.settings().config()) : FreezeGuard.NONE;
+    this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
   }
 
   /** The ids of the spaces that have events in the journal. */
@@ -252,6 +255,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return inFlight.track(Asks.askWithStatus(target, message, timeout, system.scheduler()));
+    PidspaceException frozen = freezeGuard.refusal();
+    return frozen != null
+        ? CompletableFuture.failedFuture(frozen)
+        : inFlight.track(Asks.askWithStatus(target, message, timeout, system.scheduler()));
   }
 }
