@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +45,14 @@ class ClusterIT {
 
   private static final Duration READY = Duration.ofSeconds(120);
   private static final int SPACES = 6;
+  /**
+   * The goal is under 5 s (README "Failover, measured"); on a machine shared with other builds
+   * the figure is noisy, so the test prints it and fails only far above it, where a default that
+   * regressed (SBR's 20 s, the removal margin, a 10 s ask) would land.
+   */
+  private static final Duration FAILOVER_CEILING = Duration.ofSeconds(20);
+  private static final HttpClient MANAGEMENT =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
   private Server h2;
   private final List<NodeProcess> nodes = new ArrayList<>();
@@ -50,9 +60,8 @@ class ClusterIT {
 
   @BeforeAll
   void startCluster() throws Exception {
+    // The shipped failover defaults (pidspace-node.conf): only the journal is set here.
     List<String> settings = new ArrayList<>(journalSettings());
-    settings.add("akka.cluster.split-brain-resolver.stable-after=3s");
-    settings.add("akka.loglevel=INFO");
     Path logs = Files.createDirectories(Path.of("target", "cluster-logs"));
     List<Integer> ports = List.of(NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort());
     for (int i = 0; i < 3; i++) {
@@ -123,27 +132,68 @@ class ClusterIT {
     load = new Load(nodes);
     load.start();
     Thread.sleep(3_000);
-    NodeProcess victim = nodes.get(2).equals(oldest()) ? nodes.get(1) : nodes.get(2);
-    if (hostedShards(victim) == 0) {
-      victim = nodes.get(1).equals(victim) ? nodes.get(2) : nodes.get(1);
-    }
+    NodeProcess victim = shardHostingNonOldest();
+    int shards = hostedShards(victim);
     victim.kill();
-    long killed = System.nanoTime();
-    NodeProcess survivor = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
-    for (int space = 0; space <= SPACES; space++) {
-      awaitStatus(survivor, "GET", "/v1/spaces/" + space, 200, Duration.ofSeconds(90));
-    }
-    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
-    System.out.printf("failover: every space served again %d ms after kill -9 of %s (SBR stable-after 3 s)%n",
-        millis, victim);
+    Timeline timeline = new Timeline(victim, nodes);
+    long everySpace = timeline.awaitEverySpaceAllocating(load, Duration.ofSeconds(90));
+    timeline.close();
+    timeline.print("kill -9 of " + victim + ", which hosted " + shards + " shards", "every space allocating again",
+        everySpace);
     Thread.sleep(2_000);
     victim.start();
     victim.awaitReady(READY);
     load.assertClean();
+    assertTrue(everySpace < FAILOVER_CEILING.toMillis(), "spaces came back only " + everySpace + " ms after the kill");
+  }
+
+  /**
+   * A node frozen for 10 s (SIGSTOP: a long GC pause, a stalled VM) while its spaces move away.
+   * Whatever it does when it wakes (it was downed: it exits; or it rejoins), the copies of its
+   * spaces it still holds hand out nothing: their writes fail at the journal's key.
+   */
+  @Test
+  @Order(3)
+  void pausedNodeUnderLoad_isDownedOrRejoinsAndHandsOutNothingTwice() throws Exception {
+    NodeProcess paused = shardHostingNonOldest();
+    paused.pause();
+    Timeline timeline = new Timeline(paused, nodes);
+    CompletableFuture<Long> back = CompletableFuture.supplyAsync(() -> {
+      try {
+        return timeline.awaitEverySpaceAllocating(load, Duration.ofSeconds(60));
+      } catch (Exception e) {
+        throw new CompletionException(e);
+      }
+    });
+    try {
+      Thread.sleep(10_000);
+    } finally {
+      paused.resume();
+    }
+    long everySpace = back.get();
+    timeline.close();
+    timeline.print("SIGSTOP of " + paused + " for 10 s", "every space allocating on the others", everySpace);
+    boolean exited = paused.awaitExit(Duration.ofSeconds(60));
+    System.out.printf("pause: after SIGCONT %s %s%n", paused,
+        exited ? "found itself downed and exited (exit-jvm); restarting it" : "rejoined");
+    if (exited) {
+      paused.start();
+    }
+    paused.awaitReady(READY);
+    // one cluster again, not an island that downed the others when it woke
+    for (NodeProcess node : nodes) {
+      awaitUpMembers(node, 3, Duration.ofSeconds(60));
+    }
+    for (NodeProcess node : nodes) {
+      for (int space = 0; space <= SPACES; space++) {
+        awaitStatus(node, "GET", "/v1/spaces/" + space, 200, Duration.ofSeconds(60));
+      }
+    }
+    load.assertClean();
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void rollingRestartUnderLoad_keepsEveryAcknowledgedPid() throws Exception {
     for (NodeProcess node : nodes) {
       node.stop();
@@ -163,15 +213,17 @@ class ClusterIT {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void registryNodeDies_createAndDestroyWorkAgainAndNoIdIsGivenTwice() throws Exception {
     NodeProcess registryNode = oldest();
     registryNode.kill();
-    long killed = System.nanoTime();
-    NodeProcess survivor = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
+    Timeline timeline = new Timeline(registryNode, nodes);
+    NodeProcess survivor = timeline.survivors.get(0);
     JsonNode created = awaitStatus(survivor, "POST", "/v1/spaces", 201, Duration.ofSeconds(90)).json();
-    System.out.printf("registry failover: a space was created %d ms after kill -9 of %s%n",
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed), registryNode);
+    long createdAfter = timeline.elapsedMillis();
+    timeline.close();
+    timeline.print("kill -9 of " + registryNode + ", which ran the registry", "a space created again", createdAfter);
+    assertTrue(createdAfter < FAILOVER_CEILING.toMillis(), "the registry came back only " + createdAfter + " ms after the kill");
     int id = created.get("id").asInt();
     assertEquals(204, survivor.call("DELETE", "/v1/spaces/" + id, null).status());
     Set<Integer> ids = new HashSet<>();
@@ -190,6 +242,39 @@ class ClusterIT {
     assertEquals(listed.size(), new HashSet<>(listed).size(), "an id is listed twice: " + listed);
   }
 
+  /** A node that hosts shards and is not the oldest (which runs the registry and the shard coordinator). */
+  private NodeProcess shardHostingNonOldest() throws Exception {
+    NodeProcess oldest = oldest();
+    for (NodeProcess node : nodes) {
+      if (node != oldest && hostedShards(node) > 0) {
+        return node;
+      }
+    }
+    return nodes.stream().filter(n -> n != oldest).findFirst().orElseThrow();
+  }
+
+  /** Waits until {@code node} sees {@code count} members Up and none unreachable. */
+  private static void awaitUpMembers(NodeProcess node, int count, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode members = null;
+    while (System.nanoTime() < deadline) {
+      try {
+        members = management(node, "/cluster/members");
+        long up = 0;
+        for (JsonNode m : members.get("members")) {
+          up += m.get("status").asText().equals("Up") ? 1 : 0;
+        }
+        if (up == count && members.get("unreachable").isEmpty()) {
+          return;
+        }
+      } catch (IOException e) {
+        // busy: ask again
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError(node + " does not see " + count + " members Up within " + timeout + ": " + members);
+  }
+
   private NodeProcess oldest() throws Exception {
     NodeProcess any = nodes.stream().filter(NodeProcess::isAlive).findFirst().orElseThrow();
     String oldest = management(any, "/cluster/members").get("oldest").asText();
@@ -202,8 +287,9 @@ class ClusterIT {
   }
 
   private static JsonNode management(NodeProcess node, String path) throws Exception {
-    HttpResponse<String> r = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort + path)).build(),
+    HttpResponse<String> r = MANAGEMENT.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort + path))
+            .timeout(Duration.ofSeconds(5)).build(),
         HttpResponse.BodyHandlers.ofString());
     return new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
   }
@@ -229,6 +315,145 @@ class ClusterIT {
     }
     throw new AssertionError(method + " " + path + " via " + node + " did not answer " + status + " within " + timeout
         + "; last answer " + last);
+  }
+
+  /**
+   * What the survivors saw after a node was killed or paused, polled every 100 ms, in ms after
+   * the event: when the node became unreachable, was downed, was removed, and when the
+   * survivors' shard count first grew (shards re-homed on demand). -1: not seen.
+   */
+  static final class Timeline implements AutoCloseable {
+    final List<NodeProcess> survivors;
+    private final NodeProcess victim;
+    private final long start = System.nanoTime();
+    private final Thread poller;
+    private final int shardsBefore;
+    private volatile boolean running = true;
+    private volatile long unreachable = -1;
+    private volatile long downed = -1;
+    private volatile long removed = -1;
+    private volatile long rehomed = -1;
+    private final Map<Integer, Long> spaceBack = new ConcurrentHashMap<>();
+
+    Timeline(NodeProcess victim, List<NodeProcess> nodes) throws Exception {
+      this.victim = victim;
+      this.survivors = nodes.stream().filter(n -> n != victim && n.isAlive()).toList();
+      int shards = 0;
+      for (NodeProcess n : survivors) {
+        shards += hostedShards(n);
+      }
+      this.shardsBefore = shards;
+      this.poller = new Thread(this::poll, "timeline");
+      poller.start();
+    }
+
+    long elapsedMillis() {
+      return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    }
+
+    private void poll() {
+      String self = ":" + victim.port;
+      while (running) {
+        try {
+          JsonNode members = management(survivors.get(0), "/cluster/members");
+          long now = elapsedMillis();
+          boolean present = false;
+          for (JsonNode m : members.get("members")) {
+            if (m.get("node").asText().endsWith(self)) {
+              present = true;
+              if (downed < 0 && m.get("status").asText().equals("Down")) {
+                downed = now;
+              }
+            }
+          }
+          for (JsonNode u : members.get("unreachable")) {
+            if (unreachable < 0 && u.get("node").asText().endsWith(self)) {
+              unreachable = now;
+            }
+          }
+          if (!present && removed < 0) {
+            removed = now;
+            unreachable = unreachable < 0 ? now : unreachable;
+            downed = downed < 0 ? now : downed;
+          }
+          if (rehomed < 0) {
+            int shards = 0;
+            for (NodeProcess n : survivors) {
+              shards += hostedShards(n);
+            }
+            if (shards > shardsBefore) {
+              rehomed = elapsedMillis();
+            }
+          }
+        } catch (Exception e) {
+          // a survivor busy failing over: poll again
+        }
+        try {
+          Thread.sleep(100);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    /**
+     * Allocs in every space through the survivors, one prober per space, until each has answered
+     * once; the pids join the load's model. The ms after the event when the last one answered.
+     */
+    long awaitEverySpaceAllocating(Load load, Duration timeout) throws Exception {
+      List<Thread> probers = new ArrayList<>();
+      for (int space = 0; space <= SPACES; space++) {
+        int s = space;
+        Thread t = new Thread(() -> probe(s, load, timeout), "probe-" + space);
+        t.start();
+        probers.add(t);
+      }
+      for (Thread t : probers) {
+        t.join(timeout.toMillis() + 20_000);
+      }
+      if (spaceBack.size() < SPACES + 1) {
+        throw new AssertionError("spaces allocating again within " + timeout + ": " + spaceBack);
+      }
+      return spaceBack.values().stream().mapToLong(Long::longValue).max().orElseThrow();
+    }
+
+    private void probe(int space, Load load, Duration timeout) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      int attempt = 0;
+      while (System.nanoTime() < deadline) {
+        NodeProcess via = survivors.get(attempt++ % survivors.size());
+        try {
+          NodeProcess.Answer a = via.call("POST", "/v1/spaces/" + space + "/pids", null);
+          if (a.status() == 200) {
+            spaceBack.put(space, elapsedMillis());
+            load.acknowledged(a.json().get("pids").get(0).asInt(), via);
+            return;
+          }
+          Thread.sleep(100);
+        } catch (IOException e) {
+          // a survivor busy failing over: try again
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running = false;
+      poller.join(10_000);
+    }
+
+    void print(String event, String outcome, long outcomeMillis) {
+      System.out.printf("failover after %s: unreachable %s, downed %s, removed %s, shards re-homed %s, %s %.1f s"
+              + " (goal: under 5 s)%s%n",
+          event, seconds(unreachable), seconds(downed), seconds(removed), seconds(rehomed), outcome,
+          outcomeMillis / 1000.0, spaceBack.isEmpty() ? "" : "; per space " + new java.util.TreeMap<>(spaceBack));
+    }
+
+    private static String seconds(long millis) {
+      return millis < 0 ? "not seen" : String.format("%.1f s", millis / 1000.0);
+    }
   }
 
   /**
@@ -302,6 +527,14 @@ class ClusterIT {
         } catch (IOException | InterruptedException e) {
           // a node going down: the request's fate is unknown, which the bookkeeping above allows
         }
+      }
+    }
+
+    /** A pid acknowledged outside the load's threads (a probe): live from now on. */
+    void acknowledged(int pid, NodeProcess via) {
+      allocs.incrementAndGet();
+      if (live.putIfAbsent(pid, Boolean.TRUE) != null) {
+        violation("pid " + pid + " handed out while live (via " + via + ", a probe)");
       }
     }
 

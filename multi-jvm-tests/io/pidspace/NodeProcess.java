@@ -98,6 +98,28 @@ final class NodeProcess {
     }
   }
 
+  /** SIGSTOP: the JVM freezes as a long GC pause or a stalled VM would; it keeps its sockets. */
+  void pause() throws Exception {
+    signal("STOP");
+  }
+
+  /** SIGCONT after {@link #pause()}. */
+  void resume() throws Exception {
+    signal("CONT");
+  }
+
+  private void signal(String name) throws Exception {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (kill.waitFor() != 0) {
+      throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed");
+    }
+  }
+
+  /** Waits up to {@code timeout} for the JVM to exit; whether it did. */
+  boolean awaitExit(Duration timeout) throws InterruptedException {
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
   boolean isAlive() {
     return process != null && process.isAlive();
   }

@@ -25,6 +25,8 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
+import io.pidspace.space.FreezeGuard;
+import io.pidspace.space.InFlight;
 import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidSpace;
@@ -72,6 +74,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private final PidspaceSettings settings;
   private final ActorRef<SpaceRegistry.Command> registry;
   private final PidRouter router;
+  private final InFlight inFlight;
+  private final FreezeGuard freezeGuard;
   private final Duration timeout;
   private volatile boolean ownsSystem;
 
@@ -133,7 +137,10 @@ public final class PidAuthority implements Extension, AutoCloseable {
     this.registry = clustered
         ? ClusterSingleton.get(system).init(SingletonActor.of(registryBehavior, "pidspace-registry"))
         : system.systemActorOf(registryBehavior, "pidspace-registry", Props.empty());
-    this.router = new PidRouter(system, settings, spaces);
+    // an ask to the registry or a space on a node that crashed fails when that node is removed
+    this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
+    this.freezeGuard = clustered ? FreezeGuard.of(system, system.settings().config()) : FreezeGuard.NONE;
+    this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
   }
 
   /** The ids of the spaces that have events in the journal. */
@@ -231,8 +238,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** The ids of every existing space, ascending, as the registry knows them. */
   public CompletionStage<int[]> spaceIds() {
-    return Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler())
+    return inFlight.track(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
+            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
         .thenApply(SpaceRegistry.SpaceIds::ids)
         .exceptionallyCompose(e -> CompletableFuture.failedStage(PidspaceException.from(e)));
   }
@@ -248,6 +255,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private <T, C> CompletionStage<T> ask(
       ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    return Asks.askWithStatus(target, message, timeout, system.scheduler());
+    PidspaceException frozen = freezeGuard.refusal();
+    return frozen != null
+        ? CompletableFuture.failedFuture(frozen)
+        : inFlight.track(Asks.askWithStatus(target, message, timeout, system.scheduler()));
   }
 }

@@ -3,6 +3,8 @@ package io.pidspace.http;
 import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.RetryAfter;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,13 +17,23 @@ import java.util.List;
 final class ApiJson {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * Every 503 (a space between homes after a failover, a registry moving, an overloaded queue)
+   * says when to come back: a failover takes a few seconds (README "Failover, measured"), and a
+   * caller that retries after a second is answered soon after the space is back.
+   */
+  static final long RETRY_AFTER_SECONDS = 1;
 
   private ApiJson() {}
 
   /** An answer with {@code body} as JSON. */
   static HttpResponse response(StatusCode status, Object body) {
     try {
-      return HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
+      HttpResponse response =
+          HttpResponse.create().withStatus(status).withEntity(ContentTypes.APPLICATION_JSON, JSON.writeValueAsBytes(body));
+      return status.intValue() == StatusCodes.SERVICE_UNAVAILABLE.intValue()
+          ? response.addHeader(RetryAfter.create(RETRY_AFTER_SECONDS))
+          : response;
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot write a " + body.getClass().getSimpleName() + " as JSON", e);
     }

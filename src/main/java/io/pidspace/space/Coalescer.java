@@ -45,19 +45,25 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
   private final int space;
   private final PidspaceSettings settings;
   private final RecipientRef<PidSpace.Command> target;
+  private final InFlight inFlightAsks;
   private final ArrayDeque<Request> queue = new ArrayDeque<>();
   private boolean inFlight; // a run is sent and not yet answered
+  // The last run was failed by a member's removal (or timed out after one) and none has been
+  // answered since: the next one may go to a dead node too, so it gets InFlight.SUSPECT_TIMEOUT.
+  private boolean suspect;
 
-  static Behavior<Command> create(PidspaceSettings settings, int space, RecipientRef<PidSpace.Command> target) {
-    return Behaviors.setup(ctx -> new Coalescer(ctx, settings, space, target));
+  static Behavior<Command> create(PidspaceSettings settings, int space, RecipientRef<PidSpace.Command> target,
+      InFlight inFlightAsks) {
+    return Behaviors.setup(ctx -> new Coalescer(ctx, settings, space, target, inFlightAsks));
   }
 
   private Coalescer(ActorContext<Command> context, PidspaceSettings settings, int space,
-      RecipientRef<PidSpace.Command> target) {
+      RecipientRef<PidSpace.Command> target, InFlight inFlightAsks) {
     super(context);
     this.space = space;
     this.settings = settings;
     this.target = target;
+    this.inFlightAsks = inFlightAsks;
   }
 
   @Override
@@ -108,16 +114,24 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     // The space refuses what reaches it after its deadline; past the latest one, half an
     // ask-timeout more lets a write that started in time finish and be answered truly.
     Duration timeout = Duration.ofNanos(latest - now).plus(settings.askTimeout().dividedBy(2));
+    if (suspect && timeout.compareTo(InFlight.SUSPECT_TIMEOUT) > 0) {
+      timeout = InFlight.SUSPECT_TIMEOUT;
+    }
+    // A run to a space on a node that crashed is failed when that node is removed (InFlight), not
+    // when this timeout expires: the next run then waits in sharding's buffer until the space is back.
     getContext().pipeToSelf(
-        Asks.<PidSpace.Command, PidSpace.Outcomes>ask(
-            target, replyTo -> new PidSpace.Run(ops, replyTo), timeout, getContext().getSystem().scheduler()),
+        inFlightAsks.track(Asks.<PidSpace.Command, PidSpace.Outcomes>ask(
+            target, replyTo -> new PidSpace.Run(ops, replyTo), timeout, getContext().getSystem().scheduler())),
         (outcomes, failure) -> new RunAnswered(run, outcomes, failure));
   }
 
   private Behavior<Command> onRunAnswered(RunAnswered answer) {
     inFlight = false;
+    suspect = answer.failure == InFlight.LOST || suspect && answer.failure != null;
     if (answer.failure != null) {
-      PidspaceException unavailable = PidspaceException.unavailable("space " + space + " did not answer in time");
+      PidspaceException unavailable = answer.failure instanceof PidspaceException moved
+          ? moved
+          : PidspaceException.unavailable("space " + space + " did not answer in time");
       answer.run.forEach(r -> r.answer.completeExceptionally(unavailable));
     } else {
       List<PidSpace.Outcome> outcomes = answer.outcomes.outcomes();

@@ -29,13 +29,26 @@ public final class PidRouter {
   private final PidspaceSettings settings;
   private final PidLayout layout;
   private final SpaceRefs spaces;
+  private final InFlight inFlight;
+  private final FreezeGuard freezeGuard;
   private final long timeoutNanos;
   private final AtomicReferenceArray<ActorRef<Coalescer.Command>> coalescers;
   private final String namePrefix;
   private static final AtomicInteger routers = new AtomicInteger(); // tests run several per system
 
   public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces) {
+    this(system, settings, spaces, InFlight.none(), FreezeGuard.NONE);
+  }
+
+  /**
+   * {@code inFlight}: fails runs to a space on a node that crashed once that node is removed;
+   * {@code freezeGuard}: refuses requests while this node may be acting on stale state.
+   */
+  public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces, InFlight inFlight,
+      FreezeGuard freezeGuard) {
     this.system = system;
+    this.inFlight = inFlight;
+    this.freezeGuard = freezeGuard;
     this.settings = settings;
     this.layout = settings.layout();
     this.spaces = spaces;
@@ -113,6 +126,10 @@ public final class PidRouter {
 
   /** One request to this node's coalescer of {@code space}; a refusal fails the future. */
   private CompletableFuture<PidSpace.Outcome> submit(int space, PidSpace.Kind kind, int count, int[] pids) {
+    PidspaceException frozen = freezeGuard.refusal();
+    if (frozen != null) {
+      return CompletableFuture.failedFuture(frozen);
+    }
     CompletableFuture<PidSpace.Outcome> answer = new CompletableFuture<>();
     coalescer(space).tell(new Coalescer.Request(kind, count, pids, System.nanoTime() + timeoutNanos, answer));
     return answer.thenCompose(outcome -> outcome.error() == null
@@ -127,7 +144,7 @@ public final class PidRouter {
         ref = coalescers.get(space);
         if (ref == null) {
           ref = system.systemActorOf(
-              Coalescer.create(settings, space, spaces.space(space)), namePrefix + space, Props.empty());
+              Coalescer.create(settings, space, spaces.space(space), inFlight), namePrefix + space, Props.empty());
           coalescers.set(space, ref);
         }
       }
