@@ -4,19 +4,16 @@ import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.Join;
 import akka.cluster.typed.SingletonActor;
 import akka.pattern.StatusReply;
-import akka.persistence.jdbc.query.javadsl.JdbcReadJournal;
-import akka.persistence.query.PersistenceQuery;
-import akka.stream.javadsl.Sink;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
@@ -143,15 +140,14 @@ public final class PidAuthority implements Extension, AutoCloseable {
     this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
   }
 
-  /** The ids of the spaces that have events in the journal. */
+  /** The ids of the spaces that have events in the journal, read on a blocking dispatcher. */
   private static CompletionStage<List<Integer>> journaledSpaces(ActorSystem<?> system) {
     String prefix = PidSpace.TYPE_KEY.name() + "|";
-    return PersistenceQuery.get(Adapter.toClassic(system))
-        .getReadJournalFor(JdbcReadJournal.class, "pidspace.read-journal")
-        .currentPersistenceIds()
-        .filter(id -> id.startsWith(prefix))
-        .map(id -> Integer.parseInt(id.substring(prefix.length())))
-        .runWith(Sink.seq(), system);
+    return CompletableFuture.supplyAsync(
+        () -> JournalSchema.persistenceIds(system.settings().config(), prefix).stream()
+            .map(id -> Integer.parseInt(id.substring(prefix.length())))
+            .toList(),
+        system.dispatchers().lookup(DispatcherSelector.blocking()));
   }
 
   public PidLayout layout() {

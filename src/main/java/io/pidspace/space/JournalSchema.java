@@ -7,9 +7,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Creates the journal tables when they are missing, with plain JDBC before any actor needs them,
@@ -49,6 +53,30 @@ public final class JournalSchema {
     } catch (SQLException e) {
       throw new PidspaceException(
           PidspaceException.Code.UNAVAILABLE, "cannot open the journal at " + url + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The persistence ids in the journal that start with {@code prefix}, with plain JDBC. Blocks:
+   * run it on a blocking dispatcher. (Akka's read journal would do it too, but it starts an actor
+   * that polls the journal every second for as long as the system runs.)
+   */
+  public static List<String> persistenceIds(Config config, String prefix) {
+    Config jdbc = config.getConfig("pidspace.jdbc");
+    String url = jdbc.getString("url");
+    try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));
+        PreparedStatement query = connection.prepareStatement(
+            "SELECT DISTINCT \"persistence_id\" FROM \"event_journal\" WHERE \"persistence_id\" LIKE ?")) {
+      query.setString(1, prefix + "%");
+      List<String> ids = new ArrayList<>();
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          ids.add(rows.getString(1));
+        }
+      }
+      return ids;
+    } catch (SQLException e) {
+      throw PidspaceException.unavailable("cannot read the journal at " + url + ": " + e.getMessage());
     }
   }
 
