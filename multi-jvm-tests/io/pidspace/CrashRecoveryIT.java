@@ -19,6 +19,9 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -185,6 +188,12 @@ class CrashRecoveryIT {
     } finally {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // The connection pool may still be closing after termination, and while this JVM has the
+      // H2 file open, the next replay cannot: close the database here and now.
+      try (Connection c = DriverManager.getConnection(system.settings().config().getString("pidspace.jdbc.url"), "sa", "");
+          Statement shutdown = c.createStatement()) {
+        shutdown.execute("SHUTDOWN");
+      }
     }
   }
 

@@ -94,6 +94,11 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     List<PidSpace.Op> ops = new ArrayList<>();
     long now = System.nanoTime();
     long wallNow = System.currentTimeMillis();
+    // After a removal the space may be on its way to a new home: this run gets SUSPECT_TIMEOUT in
+    // all, and its requests only half of it to reach the space, so a run the coalescer stops
+    // waiting for is one the space refuses, not one it stores unanswered.
+    long cap = suspect ? now + InFlight.SUSPECT_TIMEOUT.toNanos() / 2 : Long.MAX_VALUE;
+    Duration grace = suspect ? InFlight.SUSPECT_TIMEOUT.dividedBy(2) : settings.askTimeout().dividedBy(2);
     long latest = now;
     int weight = 0;
     while (!queue.isEmpty() && (run.isEmpty() || settings.groupCommit() && weight + queue.peek().weight() <= settings.maxBatch())) {
@@ -102,21 +107,19 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
         r.answer.completeExceptionally(gaveUp());
         continue;
       }
+      long deadline = Math.min(r.deadline, cap);
       run.add(r);
-      ops.add(new PidSpace.Op(r.kind, r.count, r.pids, wallNow + (r.deadline - now) / 1_000_000));
+      ops.add(new PidSpace.Op(r.kind, r.count, r.pids, wallNow + (deadline - now) / 1_000_000));
       weight += r.weight();
-      latest = Math.max(latest, r.deadline);
+      latest = Math.max(latest, deadline);
     }
     if (run.isEmpty()) {
       return;
     }
     inFlight = true;
-    // The space refuses what reaches it after its deadline; past the latest one, half an
-    // ask-timeout more lets a write that started in time finish and be answered truly.
-    Duration timeout = Duration.ofNanos(latest - now).plus(settings.askTimeout().dividedBy(2));
-    if (suspect && timeout.compareTo(InFlight.SUSPECT_TIMEOUT) > 0) {
-      timeout = InFlight.SUSPECT_TIMEOUT;
-    }
+    // The space refuses what reaches it after its deadline; past the latest one, the grace lets
+    // a write that started in time finish and be answered truly.
+    Duration timeout = Duration.ofNanos(latest - now).plus(grace);
     // A run to a space on a node that crashed is failed when that node is removed (InFlight), not
     // when this timeout expires: the next run then waits in sharding's buffer until the space is back.
     getContext().pipeToSelf(
