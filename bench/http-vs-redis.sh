@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The HTTP service path of a durable pidspace node against what a platform team would hand-roll:
+# Redis 7, a Lua next-fit allocator, AOF everysec. Same machine, same run; prints the ratios.
+#
+#   bench/http-vs-redis.sh            # about 3 minutes; docs/benchmarks.md has runs and how to read them
+#   WARMUP=20 DURATION=30 CONNECTIONS=50 THREADS=2 bench/http-vs-redis.sh
+#
+# Each side gets the same load: CONNECTIONS keep-alive clients, each waiting for its answer (its 16
+# answers when pipelined) before asking again, from THREADS client threads on the same cores.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WARMUP=${WARMUP:-20} DURATION=${DURATION:-30} CONNECTIONS=${CONNECTIONS:-50} THREADS=${THREADS:-2}
+PID_MAX=4194304 # PID_MAX_LIMIT: each measured run gets a space of its own, so none fills up
+REDIS_CAP=4000000 # a Redis run stops short of pid_max: a full bitmap makes every alloc scan it all
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null || missing+=(redis-server redis-tools)
+if ((${#missing[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[[ -f target/pidspace.jar ]] || mvn -B -q -o package -DskipTests
+
+tmp=$(mktemp -d)
+node_pid='' redis_pid=''
+stop() { # TERM lets the node leave its cluster and Redis flush its AOF; KILL only if that hangs
+  for p in $node_pid $redis_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $node_pid $redis_pid; do
+    for _ in {1..40}; do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+loads=()
+load() { loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)"); }
+load start
+
+# --- pidspace: a durable node (H2 file journal, the node's default) on ports the kernel picks
+: >"$tmp/node.log" # the background job may not have opened it before the first read
+java -jar target/pidspace.jar node --persistence jdbc --port 0 --http-port 0 --management-port 0 \
+  --data-dir "$tmp/data" >"$tmp/node.log" 2>&1 &
+node_pid=$!
+for _ in {1..120}; do
+  url=$(sed -n 's/.*HTTP API \(http:[^,]*\),.*/\1/p' "$tmp/node.log")
+  [[ -n $url ]] && break
+  kill -0 "$node_pid" 2>/dev/null || { cat "$tmp/node.log" >&2; exit 1; }
+  sleep 0.5
+done
+[[ -n $url ]] || { echo "the node did not start in 60 s" >&2; exit 1; }
+for space in 1 2 3; do # 1 warms up, 2 single allocs, 3 ?count=16
+  curl -sf -o /dev/null -X POST "$url/v1/spaces" -d "{\"id\": $space, \"pidMax\": $PID_MAX}" \
+    --retry 20 --retry-delay 1 # 503 until the registry answers through the journal
+done
+
+echo 'wrk.method = "POST"' >"$tmp/post.lua"
+wrk_run() { # space, count, duration -> $tmp/wrk-<space>.txt
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout 10s --latency -s "$tmp/post.lua" \
+    "$url/v1/spaces/$1/pids?count=$2" >"$tmp/wrk-$1.txt"
+}
+wrk_field() { awk -v k="$2" '$1 == k {print $2}' "$tmp/wrk-$1.txt"; }
+allocated() { curl -sf "$url/v1/spaces/$1" | sed 's/.*"allocated":\([0-9]*\).*/\1/'; }
+
+# --- Redis: AOF everysec and nothing else persisted, on 127.0.0.1
+redis_port=0 # 0 would mean no TCP at all: Redis cannot pick a port and say which
+for _ in {1..50}; do # a port nobody answers on
+  p=$((20000 + RANDOM % 40000))
+  (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { redis_port=$p; break; }
+done
+mkdir "$tmp/redis"
+redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis" --save '' \
+  --appendonly yes --appendfsync everysec >"$tmp/redis.log" 2>&1 &
+redis_pid=$!
+rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+for _ in {1..40}; do [[ $(rcli ping 2>/dev/null) == PONG ]] && break; sleep 0.25; done
+[[ $(rcli ping 2>/dev/null) == PONG ]] || { cat "$tmp/redis.log" >&2; exit 1; }
+
+# DESIGN §1 for one space other than 0: the lowest free vpid above last_pid below pid_max,
+# else the lowest from the reserved floor up to last_pid; answers the global pid.
+cat >"$tmp/alloc.lua" <<'LUA'
+local space, pid_max, floor = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local last = tonumber(redis.call('GET', KEYS[2]) or floor)
+local v = -1
+if last + 1 < pid_max then v = redis.call('BITPOS', KEYS[1], 0, last + 1, pid_max - 1, 'BIT') end
+if v < 0 then v = redis.call('BITPOS', KEYS[1], 0, floor, last, 'BIT') end
+if v < 0 then return redis.error_reply('space-exhausted') end
+redis.call('SETBIT', KEYS[1], v, 1)
+redis.call('SET', KEYS[2], v)
+return space * 4194304 + v
+LUA
+sha=$(rcli SCRIPT LOAD "$(cat "$tmp/alloc.lua")")
+rb() { # space, pipeline depth, requests -> the CSV line: "cmd","rps","avg","min","p50","p95","p99","max"
+  # BITPOS over a range past the string's end answers -1, so the bitmap starts at full length
+  rcli SETBIT "s$1:bm" $((PID_MAX - 1)) 0 >/dev/null
+  timeout $((DURATION * 3)) redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$CONNECTIONS" \
+    --threads "$THREADS" -P "$2" -n "$3" --csv EVALSHA "$sha" 2 "s$1:bm" "s$1:last" "$1" "$PID_MAX" 1 |
+    tail -1 | tr -d '"'
+}
+redis_run() { # space, depth: a short run sizes -n for about DURATION seconds
+  local rps n
+  rps=$(rb $((10 + $1)) "$2" $((30000 * $2)) | cut -d, -f2)
+  # whole pipelines: redis-benchmark sends the last one whole, past -n
+  n=$(awk -v r="$rps" -v d="$DURATION" -v c="$REDIS_CAP" -v p="$2" \
+    'BEGIN {n = r * d < c ? r * d : c; print int(n / p) * p}')
+  rb "$1" "$2" "$n" >"$tmp/redis-$1.csv"
+  echo "$n" >"$tmp/redis-$1.n"
+}
+
+# --- the runs, each pidspace run next to its Redis run so both see about the same load
+load "node up"
+wrk_run 1 1 "${WARMUP}s" # the JIT settles; space 1's pids are not counted
+load "after warm-up"
+wrk_run 2 1 "${DURATION}s"
+load "after pidspace single"
+redis_run 2 1
+load "after Redis single"
+wrk_run 3 16 "${DURATION}s"
+load "after pidspace x16"
+redis_run 3 16
+load "after Redis x16"
+
+# --- report
+row() { # label, space, count: pidspace's pids/s, Redis's, the ratio; then both latencies
+  local pids r p50 p99
+  pids=$(awk -v r="$(wrk_field "$2" Requests/sec:)" -v c="$3" 'BEGIN {printf "%d", r * c}')
+  IFS=, read -r _ r _ _ p50 _ p99 _ <"$tmp/redis-$2.csv"
+  printf '%-38s %10s %10s %7s\n' "$1" "$pids" "${r%.*}" "$(awk -v a="$pids" -v b="$r" 'BEGIN {printf "%.3f", a / b}')"
+  latencies+=("$1: pidspace $(wrk_field "$2" 50%) / $(wrk_field "$2" 99%), Redis ${p50}ms / ${p99}ms")
+}
+echo
+latencies=()
+printf '%-38s %10s %10s %7s\n' "path (pids/s)" pidspace Redis ratio
+row "single alloc, $CONNECTIONS clients" 2 1
+row "?count=16 vs Redis pipelined 16 deep" 3 16
+echo
+echo "latency p50 / p99 (a request; a pipelined command)"
+printf '  %s\n' "${latencies[@]}"
+echo "cores: $(nproc); load average (1 min): $(printf '%s\n' "${loads[@]}" | paste -sd, | sed 's/,/, /g')"
+echo "$(java -version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3); $SECONDS s in all"
+# Cross-checks: each side's own count of what it handed out, and anything that was not a plain 200
+for s in 2 3; do
+  echo "space $s: wrk $(grep -E 'requests in' "$tmp/wrk-$s.txt" | sed 's/^ *//'), node allocated $(allocated "$s");" \
+    "Redis handed out $(rcli BITCOUNT "s$s:bm") of $(cat "$tmp/redis-$s.n")"
+  grep -hE 'Non-2xx|Socket errors' "$tmp/wrk-$s.txt" || true
+done
+grep -hE 'Non-2xx|Socket errors' "$tmp/wrk-1.txt" | sed 's/^/warm-up: /' || true
+echo "Redis AOF rewrites during the run: $(grep -c 'Background AOF rewrite finished' "$tmp/redis.log" || true)"
+grep -cE ' (ERROR|WARN) ' "$tmp/node.log" | sed 's/^/node log ERROR or WARN lines: /' || true
