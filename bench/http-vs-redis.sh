@@ -2,7 +2,7 @@
 # The HTTP service path of a durable pidspace node against what a platform team would hand-roll:
 # Redis 7, a Lua next-fit allocator, AOF everysec. Same machine, same run; prints the ratios.
 #
-#   bench/http-vs-redis.sh            # about 3 minutes; docs/benchmarks.md has runs and how to read them
+#   bench/http-vs-redis.sh            # about 2.5 minutes; docs/benchmarks.md has runs and how to read them
 #   WARMUP=20 DURATION=30 CONNECTIONS=50 THREADS=2 bench/http-vs-redis.sh
 #
 # Each side gets the same load: CONNECTIONS keep-alive clients, each waiting for its answer (its 16
@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 
 WARMUP=${WARMUP:-20} DURATION=${DURATION:-30} CONNECTIONS=${CONNECTIONS:-50} THREADS=${THREADS:-2}
 PID_MAX=4194304 # PID_MAX_LIMIT: each measured run gets spaces of its own, so none fills up
-# A 16-pid request filled a whole space in under 30 s here (a first run: 4,194,303 pids, then
-# 300,000 cheap 409s that flattered requests/s), so ?count=16 takes three spaces in turn.
-X16_SPACES=(3 4 5)
+# A 16-pid request filled a whole space in under 30 s here (4,194,303 pids, then 300,000 cheap
+# 409s that flattered requests/s), and a later run put 3.8 M in one in 10 s, so ?count=16 moves
+# to a fresh space every 5 s.
+mapfile -t X16_SPACES < <(seq 3 $((2 + (DURATION >= 10 ? DURATION / 5 : 1))))
 REDIS_CAP=4000000 # a Redis run stops short of pid_max: a full bitmap makes every alloc scan it all
 
 missing=()
