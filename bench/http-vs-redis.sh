@@ -134,12 +134,13 @@ load "after Redis x16"
 
 # --- report
 row() { # label, count, Redis's space, pidspace's spaces: pids/s of each, the ratio; both latencies
-  local pids r p50 p99 s http=()
+  local pids r p50 p99 s joined http=()
   pids=$(wrk_pids_per_s "$2" "${@:4}")
   IFS=, read -r _ r _ _ p50 _ p99 _ <"$tmp/redis-$3.csv"
   printf '%-38s %10s %10s %7s\n' "$1" "$pids" "${r%.*}" "$(awk -v a="$pids" -v b="$r" 'BEGIN {printf "%.3f", a / b}')"
   for s in "${@:4}"; do http+=("$(wrk_field "$s" 50%) / $(wrk_field "$s" 99%)"); done
-  latencies+=("$1: pidspace $(IFS=,; echo "${http[*]}" | sed 's/,/, /g'); Redis ${p50}ms / ${p99}ms")
+  printf -v joined '%s, ' "${http[@]}"
+  latencies+=("$1: pidspace ${joined%, }; Redis ${p50}ms / ${p99}ms")
 }
 echo
 latencies=()
