@@ -27,10 +27,10 @@ fi
 [[ -f target/pidspace.jar ]] || mvn -B -q -o package -DskipTests
 
 tmp=$(mktemp -d)
-node_pid='' redis_pid=''
+node_pid='' redis_pid='' client_pid=''
 stop() { # TERM lets the node leave its cluster and Redis flush its AOF; KILL only if that hangs
-  for p in $node_pid $redis_pid; do kill "$p" 2>/dev/null || true; done
-  for p in $node_pid $redis_pid; do
+  for p in $client_pid $node_pid $redis_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $client_pid $node_pid $redis_pid; do
     for _ in {1..40}; do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$p" 2>/dev/null || true
   done
@@ -38,6 +38,9 @@ stop() { # TERM lets the node leave its cluster and Redis flush its AOF; KILL on
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
+# A load generator runs in the background: in the foreground wrk catches Ctrl-C and exits 0, bash
+# then takes the signal as handled and goes on to the next phase; here `wait` returns at once.
+client() { "$@" & client_pid=$!; wait "$client_pid"; }
 
 loads=()
 load() { loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)"); }
@@ -62,7 +65,7 @@ done
 
 echo 'wrk.method = "POST"' >"$tmp/post.lua"
 wrk_run() { # space, count, duration -> $tmp/wrk-<space>.txt
-  wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout 10s --latency -s "$tmp/post.lua" \
+  client wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout 10s --latency -s "$tmp/post.lua" \
     "$url/v1/spaces/$1/pids?count=$2" >"$tmp/wrk-$1.txt"
 }
 wrk_field() { awk -v k="$2" '$1 == k {print $2}' "$tmp/wrk-$1.txt"; }
@@ -102,20 +105,22 @@ redis.call('SET', KEYS[2], v)
 return space * 4194304 + v
 LUA
 sha=$(rcli SCRIPT LOAD "$(cat "$tmp/alloc.lua")")
-rb() { # space, pipeline depth, requests -> the CSV line: "cmd","rps","avg","min","p50","p95","p99","max"
+rb() { # space, pipeline depth, requests -> $tmp/redis-<space>.csv: cmd,rps,avg,min,p50,p95,p99,max
   # BITPOS over a range past the string's end answers -1, so the bitmap starts at full length
   rcli SETBIT "s$1:bm" $((PID_MAX - 1)) 0 >/dev/null
-  timeout $((DURATION * 3)) redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$CONNECTIONS" \
-    --threads "$THREADS" -P "$2" -n "$3" --csv EVALSHA "$sha" 2 "s$1:bm" "s$1:last" "$1" "$PID_MAX" 1 |
-    tail -1 | tr -d '"'
+  client timeout $((DURATION * 3)) redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$CONNECTIONS" \
+    --threads "$THREADS" -P "$2" -n "$3" --csv EVALSHA "$sha" 2 "s$1:bm" "s$1:last" "$1" "$PID_MAX" 1 \
+    >"$tmp/rb.out"
+  tail -1 "$tmp/rb.out" | tr -d '"' >"$tmp/redis-$1.csv"
 }
 redis_run() { # space, depth: a short run sizes -n for about DURATION seconds
   local rps n
-  rps=$(rb $((10 + $1)) "$2" $((30000 * $2)) | cut -d, -f2)
+  rb $((10 + $1)) "$2" $((30000 * $2))
+  rps=$(cut -d, -f2 "$tmp/redis-$((10 + $1)).csv")
   # whole pipelines: redis-benchmark sends the last one whole, past -n
   n=$(awk -v r="$rps" -v d="$DURATION" -v c="$REDIS_CAP" -v p="$2" \
     'BEGIN {n = r * d < c ? r * d : c; print int(n / p) * p}')
-  rb "$1" "$2" "$n" >"$tmp/redis-$1.csv"
+  rb "$1" "$2" "$n"
   echo "$n" >"$tmp/redis-$1.n"
 }
 
