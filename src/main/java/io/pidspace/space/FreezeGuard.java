@@ -31,8 +31,12 @@ public final class FreezeGuard {
 
   private static final Logger log = LoggerFactory.getLogger(FreezeGuard.class);
   private static final long TICK_NANOS = Duration.ofMillis(100).toNanos();
-  /** No tick for this long: the process was frozen. */
-  private static final long STALE_NANOS = Duration.ofSeconds(1).toNanos();
+  /**
+   * No tick for this long: the process was frozen. Below what the others take to down a node
+   * (detection and stable-after: about 3 s), so no space can have moved yet; above the second a
+   * busy two-core host starves this thread now and then (it refused requests at 1 s under load).
+   */
+  private static final long STALE_NANOS = Duration.ofSeconds(2).toNanos();
 
   /** Outside a node: never refuses. */
   public static final FreezeGuard NONE = new FreezeGuard();
