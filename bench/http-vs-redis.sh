@@ -64,8 +64,25 @@ for space in 1 2 "${X16_SPACES[@]}"; do # 1 warms up, 2 single allocs
 done
 
 echo 'wrk.method = "POST"' >"$tmp/post.lua"
-wrk_run() { # space, count, duration -> $tmp/wrk-<space>.txt
-  client wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout 10s --latency -s "$tmp/post.lua" \
+# The warm-up also tallies statuses (a run once got 1,369 non-2xx there, and wrk says no more);
+# the measured runs do not, as a Lua call per answer costs the client.
+cat "$tmp/post.lua" - >"$tmp/tally.lua" <<'LUA'
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) statuses, bodies = {}, {} end
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  if status ~= 200 and not bodies[status] then bodies[status] = body end
+end
+function done(summary, latency, requests)
+  for _, t in ipairs(threads) do
+    local s, b = t:get("statuses"), t:get("bodies")
+    for k, v in pairs(s) do io.write(string.format("status %d: %d %s\n", k, v, b[k] or "")) end
+  end
+end
+LUA
+wrk_run() { # space, count, duration[, Lua script] -> $tmp/wrk-<space>.txt
+  client wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" --timeout 10s --latency -s "${4:-$tmp/post.lua}" \
     "$url/v1/spaces/$1/pids?count=$2" >"$tmp/wrk-$1.txt"
 }
 wrk_field() { awk -v k="$2" '$1 == k {print $2}' "$tmp/wrk-$1.txt"; }
@@ -126,7 +143,7 @@ redis_run() { # space, depth: a short run sizes -n for about DURATION seconds
 
 # --- the runs, each pidspace run next to its Redis run so both see about the same load
 load "node up"
-wrk_run 1 1 "${WARMUP}s" # the JIT settles; space 1's pids are not counted
+wrk_run 1 1 "${WARMUP}s" "$tmp/tally.lua" # the JIT settles; space 1's pids are not counted
 load "after warm-up"
 wrk_run 2 1 "${DURATION}s"
 load "after pidspace single"
@@ -162,6 +179,7 @@ for s in 1 2 "${X16_SPACES[@]}"; do
   echo "pidspace space $s: $(grep -E 'requests in' "$tmp/wrk-$s.txt" | sed 's/^ *//'), allocated $(allocated "$s")"
   grep -hE 'Non-2xx|Socket errors' "$tmp/wrk-$s.txt" || true
 done
+grep -h '^status [^2]' "$tmp/wrk-1.txt" | sed 's/^/warm-up (per client thread): /' || true
 for s in 2 3; do echo "Redis space $s: handed out $(rcli BITCOUNT "s$s:bm") of -n $(cat "$tmp/redis-$s.n")"; done
 echo "Redis AOF rewrites during the run: $(grep -c 'Background AOF rewrite finished' "$tmp/redis.log" || true)"
 echo "node log: $(grep -cE ' (ERROR|WARN) ' "$tmp/node.log" || true) ERROR or WARN lines"
