@@ -40,7 +40,14 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 # A load generator runs in the background: in the foreground wrk catches Ctrl-C and exits 0, bash
 # then takes the signal as handled and goes on to the next phase; here `wait` returns at once.
-client() { "$@" & client_pid=$!; wait "$client_pid"; }
+# Its pid is forgotten once it ends, so stop() never signals a process that reused the number.
+client() {
+  local rc=0
+  "$@" & client_pid=$!
+  wait "$client_pid" || rc=$?
+  client_pid=''
+  return "$rc"
+}
 
 loads=()
 load() { loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)"); }
