@@ -153,17 +153,17 @@ public final class PidRouter {
   }
 
   private PidspaceException checkSpace(int space) {
-    try {
-      layout.checkSpace(space);
-      return null;
-    } catch (PidspaceException refusal) {
-      return refusal;
-    }
+    return refusalOf(() -> layout.checkSpace(space));
   }
 
   private PidspaceException checkPid(int pid) {
+    return refusalOf(() -> layout.checkPid(pid));
+  }
+
+  /** PidLayout's range checks throw; here a refusal is a value, to answer or collect. */
+  private static PidspaceException refusalOf(Runnable check) {
     try {
-      layout.checkPid(pid);
+      check.run();
       return null;
     } catch (PidspaceException refusal) {
       return refusal;
