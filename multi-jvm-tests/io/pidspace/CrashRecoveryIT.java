@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.SpaceStats;
 import java.io.BufferedReader;
@@ -41,6 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
  * still allocated, every acknowledged free stays freed, acknowledged creates and destroys stand,
  * and the next-fit cursor continues where it was (the next cycle's answers must equal the
  * model's, pid for pid).
+ *
+ * <p>With reservations on ({@code pidspace.reservation}), allocs inside one are answered before
+ * they are stored, and recovery counts every free vpid of the unfinished one as allocated. Then
+ * every acknowledged pid must still be allocated, and the model takes the recovered space as it
+ * is (leaks included) before the next cycle, whose answers must again equal it pid for pid: a pid
+ * handed out twice would be one the model holds.
  */
 class CrashRecoveryIT {
 
@@ -54,9 +61,21 @@ class CrashRecoveryIT {
   private final long seed = Long.getLong("pidspace.crash.seed", System.nanoTime());
   private final Random random = new Random(seed);
   private int acknowledged;
+  private int reservation; // pidspace.reservation of both the killed process and the check
 
   @Test
   void killedReplay_keepsEveryAcknowledgedAllocFreeCreateAndDestroy(@TempDir Path dataDir) throws Exception {
+    crashCycles(dataDir);
+  }
+
+  @Test
+  void killedReplay_withReservations_keepsEveryAcknowledgedPidAndHandsOutNoneTwice(@TempDir Path dataDir)
+      throws Exception {
+    reservation = 64;
+    crashCycles(dataDir);
+  }
+
+  private void crashCycles(Path dataDir) throws Exception {
     model.put(0, PidMap.create(LAYOUT, 0, PID_MAX));
     Path logs = Files.createDirectories(Path.of("target", "crash-logs"));
     for (int cycle = 0; cycle < CYCLES; cycle++) {
@@ -72,6 +91,7 @@ class CrashRecoveryIT {
   private String runUntilKilled(Path dataDir, Path log) throws Exception {
     Process process = new ProcessBuilder(
             "java", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dpidspace.pid-max=" + PID_MAX,
+            "-Dpidspace.reservation=" + reservation,
             "-jar", System.getProperty("pidspace.jar", "target/pidspace.jar"),
             "replay", "--persistence", "jdbc", "--data-dir", dataDir.toString())
         .redirectError(log.toFile())
@@ -166,7 +186,8 @@ class CrashRecoveryIT {
         "akka.loglevel", "WARNING",
         "pidspace.persistence", "jdbc",
         "pidspace.data-dir", dataDir.toString(),
-        "pidspace.pid-max", PID_MAX))));
+        "pidspace.pid-max", PID_MAX,
+        "pidspace.reservation", reservation))));
     try {
       PidAuthority authority = PidAuthority.get(system);
       if (pending != null && pendingWasStored(authority, pending)) {
@@ -175,6 +196,10 @@ class CrashRecoveryIT {
       List<Integer> ids = Arrays.stream(authority.spaceIds().toCompletableFuture().get(30, TimeUnit.SECONDS))
           .boxed().toList();
       assertEquals(new ArrayList<>(model.keySet()), ids, "spaces after the kill, " + where);
+      if (reservation > 0) {
+        takeRecoveredSpaces(authority, where);
+        return;
+      }
       for (Map.Entry<Integer, PidMap> e : model.entrySet()) {
         SpaceStats stats = await(authority.stats(e.getKey()));
         // what durability promises; pages in use are a memory detail that a snapshot does not keep
@@ -194,6 +219,34 @@ class CrashRecoveryIT {
           Statement shutdown = c.createStatement()) {
         shutdown.execute("SHUTDOWN");
       }
+    }
+  }
+
+  /**
+   * With reservations: every acknowledged pid is still allocated; then the model becomes the
+   * recovered spaces, leaked vpids and cursor included.
+   */
+  private void takeRecoveredSpaces(PidAuthority authority, String where) throws Exception {
+    for (Map.Entry<Integer, PidMap> e : model.entrySet()) {
+      int space = e.getKey();
+      for (int pid : livePids(space)) {
+        assertTrue(await(authority.lookup(pid)).allocated(), "acknowledged pid " + pid + " lost, " + where);
+      }
+      List<CompletionStage<PidInfo>> lookups = new ArrayList<>();
+      for (int vpid = 1; vpid < PID_MAX; vpid++) {
+        lookups.add(authority.lookup(LAYOUT.encode(space, vpid)));
+      }
+      int[] allocated = new int[PID_MAX];
+      int n = 0;
+      for (CompletionStage<PidInfo> lookup : lookups) {
+        PidInfo info = await(lookup);
+        if (info.allocated()) {
+          allocated[n++] = info.vpid();
+        }
+      }
+      SpaceStats stats = await(authority.stats(space));
+      assertEquals(stats.allocated(), n, "space " + space + ": lookups and stats disagree, " + where);
+      e.setValue(PidMap.restore(LAYOUT, space, stats.pidMax(), stats.lastPid(), Arrays.copyOf(allocated, n)));
     }
   }
 

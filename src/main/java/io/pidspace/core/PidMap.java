@@ -1,6 +1,7 @@
 package io.pidspace.core;
 
 import java.util.Arrays;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
@@ -220,6 +221,32 @@ public final class PidMap {
         record(-vpid);
       }
       return refusal;
+    }
+
+    /**
+     * Marks {@code vpid} allocated as a recorded alloc of it would be (it becomes {@code lastPid}).
+     *
+     * @return false, changing nothing, if it is taken or out of range
+     */
+    public boolean take(int vpid) {
+      if (vpid <= 0 || vpid >= pidMax || isSet(vpid)) {
+        return false;
+      }
+      set(vpid);
+      lastPid = vpid;
+      record(vpid);
+      return true;
+    }
+
+    /** How many changes the run holds. */
+    public int size() {
+      return n;
+    }
+
+    /** Its {@code i}th change, as {@link #changes()} lists them. */
+    public int change(int i) {
+      Objects.checkIndex(i, n);
+      return changes[i];
     }
 
     /** What the run changed, in order: {@code +v} allocated by next-fit, {@code -v} freed. */

@@ -10,6 +10,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.RecoveryFailed;
 import akka.persistence.typed.SnapshotAdapter;
 import akka.persistence.typed.javadsl.CommandHandler;
@@ -37,7 +38,8 @@ import java.util.List;
  * <p>Requests come in {@link Run runs} from a node's {@link Coalescer}: the space decides a run
  * with the core, request by request in arrival order, stores what changed as one event and then
  * answers every request ({@link #decide}). {@link Durable} is event-sourced: no answer before its
- * event is stored. {@link InMemory} ({@code pidspace.persistence = none}) keeps the changes at
+ * event is stored, except allocs inside a stored reservation ({@code pidspace.reservation},
+ * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory} ({@code pidspace.persistence = none}) keeps the changes at
  * once.
  *
  * <p>Creates and destroys carry the registry's generation (docs/protocol.md): the space acts only
@@ -119,12 +121,12 @@ public final class PidSpace {
   }
 
   /**
-   * Decides {@code command} on {@code state}. A run changes the map as it goes; with {@code keep}
-   * false it is rolled back, so the event handler applies it once stored.
+   * Decides {@code command} on {@code state}. A run changes the map as it goes; a durable space
+   * rolls the changes back before it stores them, and the event handler applies them once stored.
    */
-  private Decision decide(SpaceState state, Command command, boolean keep) {
+  private Decision decide(SpaceState state, Command command) {
     if (command instanceof Run run) {
-      return decideRun(state, run, keep);
+      return decideRun(state, run);
     } else if (command instanceof Inspect cmd) {
       Status status = status(state);
       return Decision.reply(() -> cmd.replyTo.tell(status));
@@ -152,7 +154,7 @@ public final class PidSpace {
     return new Status(state.exists(), state.generation(), state.exists() ? state.map().stats() : null);
   }
 
-  private Decision decideRun(SpaceState state, Run run, boolean keep) {
+  private Decision decideRun(SpaceState state, Run run) {
     List<Outcome> outcomes = new ArrayList<>(run.ops.size());
     if (!state.exists()) {
       Outcome unknown = Outcome.refused(PidspaceException.unknownSpace(space));
@@ -160,25 +162,58 @@ public final class PidSpace {
       return Decision.reply(() -> run.replyTo.tell(new Outcomes(outcomes)));
     }
     PidMap map = state.map();
-    PidMap.Run changes = map.begin();
+    PidMap.Run changes = state.openRun(); // with unstored changes from earlier runs, if any
+    int before = changes.size();
     long now = System.currentTimeMillis();
     for (Op op : run.ops) {
       outcomes.add(now > op.deadline
           ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
           : decideOp(map, changes, op));
     }
-    int[] changed = changes.changes();
-    if (!keep) {
-      changes.rollback();
-    }
     Outcomes answer = new Outcomes(outcomes);
-    if (changed.length == 0) {
-      return Decision.reply(() -> run.replyTo.tell(answer));
+    Runnable reply = () -> run.replyTo.tell(answer);
+    if (changes.size() == before) {
+      if (before == 0) {
+        state.closeRun();
+      }
+      return Decision.reply(reply);
     }
-    List<SpaceEvent> events = state.recorded() || !settings.durable()
-        ? List.of(new SpaceEvent.PidsChanged(changed))
-        : List.of(new SpaceEvent.SpaceCreated(0, map.pidMax()), new SpaceEvent.PidsChanged(changed));
-    return new Decision(events, () -> run.replyTo.tell(answer));
+    if (!settings.durable()) {
+      state.closeRun(); // kept: nothing to store
+      return Decision.reply(reply);
+    }
+    if (settings.reservation() > 0 && allReserved(state, changes, before)) {
+      return Decision.reply(reply); // answered now, stored with the next write
+    }
+    int[] changed = changes.changes();
+    int cursor = map.lastPid(); // where next-fit goes on from once this is stored
+    changes.rollback();
+    state.closeRun();
+    List<SpaceEvent> events = new ArrayList<>(3);
+    if (!state.recorded()) {
+      events.add(new SpaceEvent.SpaceCreated(0, map.pidMax()));
+    }
+    events.add(new SpaceEvent.PidsChanged(changed));
+    if (settings.reservation() > 0) {
+      // renewed once less than half of it is left ahead of the cursor, so frees need no new one
+      if (!state.reserved(cursor + settings.reservation() / 2) || cursor < state.reservedFrom()) {
+        events.add(new SpaceEvent.Reserved(cursor, (int) Math.min((long) cursor + settings.reservation(), map.pidMax() - 1)));
+      }
+    } else if (state.reserving()) {
+      events.add(new SpaceEvent.Reserved(0, 0)); // reservations were turned off: recovery leaks nothing more
+    }
+    return new Decision(events, reply);
+  }
+
+  /** Whether every change from the {@code from}th on is an alloc inside the stored reservation. */
+  private static boolean allReserved(SpaceState state, PidMap.Run changes, int from) {
+    for (int i = from; i < changes.size(); i++) {
+      int c = changes.change(i);
+      if (c < 0 || !state.reserved(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
@@ -246,7 +281,7 @@ public final class PidSpace {
     @Override
     public Receive<Command> createReceive() {
       return newReceiveBuilder().onAnyMessage(command -> {
-        Decision decision = logic.decide(state, command, true);
+        Decision decision = logic.decide(state, command);
         for (SpaceEvent event : decision.events) {
           if (!(event instanceof SpaceEvent.PidsChanged)) {
             state.apply(event); // a run's changes are in the map already
@@ -282,7 +317,7 @@ public final class PidSpace {
     @Override
     public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
       return (state, command) -> {
-        Decision decision = logic.decide(state, command, false);
+        Decision decision = logic.decide(state, command);
         return decision.events.isEmpty()
             ? Effect().none().thenRun(s -> decision.reply.run())
             : Effect().persist(decision.events).thenRun(s -> decision.reply.run());
@@ -330,6 +365,13 @@ public final class PidSpace {
     @Override
     public SignalHandler<SpaceState> signalHandler() {
       return newSignalHandlerBuilder()
+          .onSignal(RecoveryCompleted.class, (state, completed) -> {
+            int leaked = state.markReservationLeaked();
+            if (leaked > 0) {
+              context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "
+                  + "allocated (leaked) until freed, since some may have been handed out", logic.space, leaked);
+            }
+          })
           .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(
               "space {} (persistence id {}) cannot be recovered from its journal and stays down: {}",
               logic.space, persistenceId().id(), failed.getFailure().toString()))

@@ -21,7 +21,8 @@ public record PidspaceSettings(
     int maxRestarts,
     int maxQueue,
     Duration listTimeout,
-    boolean groupCommit) {
+    boolean groupCommit,
+    int reservation) {
 
   /** {@code pidspace.persistence}: where spaces and the registry keep their events. */
   public enum Persistence {
@@ -33,6 +34,9 @@ public record PidspaceSettings(
 
   public PidspaceSettings {
     layout.checkPidMax(pidMax);
+    if (reservation < 0) {
+      throw new IllegalArgumentException("pidspace.reservation must be 0 (off) or positive");
+    }
     if (maxBatch < 1 || replayWindow < 1 || snapshotEvery < 1 || maxRestarts < 1 || maxQueue < 1) {
       throw new IllegalArgumentException("pidspace.max-batch, pidspace.replay.window, pidspace.snapshot-every, "
           + "pidspace.restart-backoff.max-restarts and pidspace.max-queue must be positive");
@@ -59,7 +63,8 @@ public record PidspaceSettings(
         c.getInt("restart-backoff.max-restarts"),
         c.getInt("max-queue"),
         c.getDuration("list-timeout"),
-        c.getBoolean("group-commit"));
+        c.getBoolean("group-commit"),
+        c.getInt("reservation"));
   }
 
   public boolean durable() {

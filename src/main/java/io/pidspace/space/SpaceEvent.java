@@ -23,4 +23,12 @@ public sealed interface SpaceEvent extends CborSerializable {
    * {@code last_pid}), {@code -v} freed.
    */
   record PidsChanged(int[] changes) implements SpaceEvent {}
+
+  /**
+   * A reservation ({@code pidspace.reservation}): allocs of vpids {@code from < v <= upTo} may be
+   * answered before they are stored; they are stored with the space's next write. Replaces the
+   * previous one; {@code from == upTo} is none. Recovery counts every free vpid of the last one as
+   * allocated (leaked), since some may have been handed out unstored.
+   */
+  record Reserved(int from, int upTo) implements SpaceEvent {}
 }

@@ -12,8 +12,9 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * What a {@link PidSpace} holds: its {@link PidMap}, or nothing while the space does not exist,
- * and the registry generation of its last create or destroy. Changed only by {@link #apply},
- * both live and when the journal is replayed.
+ * the registry generation of its last create or destroy, and its reservation. Changed by
+ * {@link #apply}, both live and when the journal is replayed; besides that, only by the
+ * {@link #openRun() open run} of changes answered inside the reservation and not yet stored.
  */
 final class SpaceState {
 
@@ -22,19 +23,27 @@ final class SpaceState {
   private PidMap map;
   private long generation;
   private boolean recorded; // the journal holds a SpaceCreated: pid_max no longer comes from config
+  private int reservedFrom; // allocs of from < v <= upTo may be answered before they are stored
+  private int reservedUpTo;
+  // Changes in the map that the journal does not hold yet (allocs answered inside the
+  // reservation, and what recovery marked leaked); the next write rolls them back and stores them.
+  private PidMap.Run unstored;
 
-  private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded) {
+  private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded,
+      int reservedFrom, int reservedUpTo) {
     this.layout = layout;
     this.space = space;
     this.map = map;
     this.generation = generation;
     this.recorded = recorded;
+    this.reservedFrom = reservedFrom;
+    this.reservedUpTo = reservedUpTo;
   }
 
   /** Before any event: space 0 exists from the start, every other space does not. */
   static SpaceState initial(PidLayout layout, int space, int defaultPidMax) {
     return new SpaceState(layout, space,
-        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false);
+        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false, 0, 0);
   }
 
   boolean exists() {
@@ -55,16 +64,76 @@ final class SpaceState {
     return recorded;
   }
 
+  /** Whether a reservation is stored. */
+  boolean reserving() {
+    return reservedFrom != reservedUpTo;
+  }
+
+  int reservedFrom() {
+    return reservedFrom;
+  }
+
+  /** Whether an alloc of {@code vpid} may be answered before it is stored. */
+  boolean reserved(int vpid) {
+    return reservedFrom < vpid && vpid <= reservedUpTo;
+  }
+
+  /**
+   * The run that collects changes until the next write: the one still open with unstored changes,
+   * or a new one. {@link #closeRun} ends it once it is stored or kept.
+   */
+  PidMap.Run openRun() {
+    if (unstored == null) {
+      unstored = map.begin();
+    }
+    return unstored;
+  }
+
+  void closeRun() {
+    unstored = null;
+  }
+
+  /**
+   * Recovery is over. A reservation left from before counts every free vpid in it as allocated,
+   * since some may have been handed out unstored; the marks are stored with the next write, and
+   * the reservation stays, now with nothing free in it.
+   *
+   * @return how many vpids were marked leaked
+   */
+  int markReservationLeaked() {
+    if (map == null || !reserving()) {
+      return 0;
+    }
+    PidMap.Run marks = openRun();
+    int n = 0;
+    for (int v = reservedFrom + 1; v <= Math.min(reservedUpTo, map.pidMax() - 1); v++) {
+      if (marks.take(v)) {
+        n++;
+      }
+    }
+    if (marks.size() == 0) {
+      closeRun();
+    }
+    return n;
+  }
+
   SpaceState apply(SpaceEvent event) {
     if (event instanceof SpaceEvent.PidsChanged e) {
       map.apply(e.changes());
+    } else if (event instanceof SpaceEvent.Reserved e) {
+      reservedFrom = e.from();
+      reservedUpTo = e.upTo();
     } else if (event instanceof SpaceEvent.SpaceCreated e) {
       map = PidMap.create(layout, space, e.pidMax());
       generation = e.generation();
       recorded = true;
+      reservedFrom = reservedUpTo = 0;
+      unstored = null;
     } else if (event instanceof SpaceEvent.SpaceDestroyed e) {
       map = null;
       generation = e.generation();
+      reservedFrom = reservedUpTo = 0;
+      unstored = null;
     }
     return this;
   }
@@ -74,11 +143,12 @@ final class SpaceState {
    * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
    * 0 means the space does not exist.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation) implements CborSerializable {}
+  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, int reservedFrom, int reservedUpTo)
+      implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation);
+      return new Snapshot(0, 0, new byte[0], generation, 0, 0);
     }
     RoaringBitmap bits = new RoaringBitmap();
     map.forEachAllocated(bits::add);
@@ -89,12 +159,12 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation);
+    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, reservedFrom, reservedUpTo);
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
     if (snapshot.pidMax() == 0) {
-      return new SpaceState(layout, space, null, snapshot.generation(), true);
+      return new SpaceState(layout, space, null, snapshot.generation(), true, 0, 0);
     }
     RoaringBitmap bits = new RoaringBitmap();
     try {
@@ -104,6 +174,6 @@ final class SpaceState {
     }
     return new SpaceState(layout, space,
         PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray()),
-        snapshot.generation(), true);
+        snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo());
   }
 }
