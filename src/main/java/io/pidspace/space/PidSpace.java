@@ -182,7 +182,9 @@ public final class PidSpace {
       state.closeRun(); // kept: nothing to store
       return Decision.reply(reply);
     }
-    if (settings.reservation() > 0 && allReserved(state, changes, before)) {
+    // a crash leaks at most the range: a sixteenth of the space at most
+    int reservation = Math.min(settings.reservation(), map.pidMax() / 16);
+    if (reservation > 0 && allReserved(state, changes, before)) {
       return Decision.reply(reply); // answered now, stored with the next write
     }
     int[] changed = changes.changes();
@@ -194,10 +196,10 @@ public final class PidSpace {
       events.add(new SpaceEvent.SpaceCreated(0, map.pidMax()));
     }
     events.add(new SpaceEvent.PidsChanged(changed));
-    if (settings.reservation() > 0) {
+    if (reservation > 0) {
       // renewed once less than half of it is left ahead of the cursor, so frees need no new one
-      if (!state.reserved(cursor + settings.reservation() / 2) || cursor < state.reservedFrom()) {
-        events.add(new SpaceEvent.Reserved(cursor, (int) Math.min((long) cursor + settings.reservation(), map.pidMax() - 1)));
+      if (!state.reserved(cursor + reservation / 2) || cursor < state.reservedFrom()) {
+        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, map.pidMax() - 1)));
       }
     } else if (state.reserving()) {
       events.add(new SpaceEvent.Reserved(0, 0)); // reservations were turned off: recovery leaks nothing more
