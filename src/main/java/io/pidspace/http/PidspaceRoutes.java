@@ -52,6 +52,7 @@ final class PidspaceRoutes extends AllDirectives {
   private final byte[] token;
   private final NodeMetrics metrics;
   private final EnumMap<Api, DistributionDataPoint> latencies = new EnumMap<>(Api.class);
+  private final DashboardRoutes dashboard;
 
   /** The routes, each with its latency histogram: the label values are these templates, never a request's path. */
   private enum Api {
@@ -83,12 +84,15 @@ final class PidspaceRoutes extends AllDirectives {
     for (Api api : Api.values()) {
       latencies.put(api, metrics.requestLatency(api.method, api.template));
     }
+    this.dashboard = new DashboardRoutes(authority, metrics);
   }
 
   Route route() {
     return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
         handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-            withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes()))))));
+            withSizeLimit(settings.maxBody(), () -> concat(
+                pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
+                dashboard.route())))));
   }
 
   private Route spaceRoutes() {
