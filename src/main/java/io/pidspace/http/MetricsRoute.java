@@ -70,9 +70,13 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
     return path("metrics", () -> get(() -> completeWithFuture(scrape())));
   }
 
+  /**
+   * Everything that answers: a registry or shard region that does not leaves its gauges out (and
+   * says so), while the node's own figures, wanted most just then, are still written.
+   */
   private CompletionStage<HttpResponse> scrape() {
-    CompletableFuture<List<SpaceListing>> spaces = authority.spaces().toCompletableFuture();
-    CompletableFuture<ShardRegion.CurrentShardRegionState> shards = hostedShards();
+    CompletableFuture<List<SpaceListing>> spaces = authority.spaces().toCompletableFuture().exceptionally(failure -> null);
+    CompletableFuture<ShardRegion.CurrentShardRegionState> shards = hostedShards().exceptionally(failure -> null);
     return spaces.thenCombine(shards, (listing, hosted) -> {
       List<MetricSnapshot> all = new ArrayList<>();
       metrics.registry().scrape().forEach(all::add);
@@ -88,8 +92,16 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
     });
   }
 
-  /** Per space, labelled by its id (at most max-spaces, 512): a space that did not answer is left out and counted. */
+  /**
+   * Per space, labelled by its id (at most max-spaces, 512): a space that did not answer is left
+   * out and counted. {@code listing} null: the registry did not answer.
+   */
   private static List<MetricSnapshot> spaceGauges(List<SpaceListing> listing) {
+    GaugeSnapshot answered = gauge("pidspace_registry_answered", "1 when the registry listed the spaces for this scrape")
+        .dataPoint(point(Labels.EMPTY, listing == null ? 0 : 1)).build();
+    if (listing == null) {
+      return List.of(answered);
+    }
     GaugeSnapshot.Builder allocated = gauge("pidspace_space_allocated", "Pids allocated in the space");
     GaugeSnapshot.Builder pidMax = gauge("pidspace_space_pid_max", "The space's pid_max: vpids below it can be handed out");
     GaugeSnapshot.Builder free = gauge("pidspace_space_free", "pid_max minus allocated");
@@ -105,15 +117,16 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
       pidMax.dataPoint(point(labels, s.pidMax()));
       free.dataPoint(point(labels, s.pidMax() - s.allocated()));
     }
-    return List.of(allocated.build(), pidMax.build(), free.build(),
+    return List.of(answered, allocated.build(), pidMax.build(), free.build(),
         gauge("pidspace_spaces", "Spaces the registry knows").dataPoint(point(Labels.EMPTY, listing.size())).build(),
         gauge("pidspace_spaces_unanswered", "Spaces that did not answer within pidspace.list-timeout for this scrape")
             .dataPoint(point(Labels.EMPTY, unanswered)).build());
   }
 
+  /** {@code hosted} null: not a cluster, or the shard region did not answer; its gauges are left out. */
   private List<MetricSnapshot> clusterGauges(ShardRegion.CurrentShardRegionState hosted) {
-    if (hosted == null) {
-      return List.of(); // not a cluster
+    if (!clustered()) {
+      return List.of();
     }
     Cluster cluster = Cluster.get(system);
     ClusterEvent.CurrentClusterState state = cluster.state();
@@ -129,12 +142,14 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
     byStatus.forEach((status, n) -> members.dataPoint(point(Labels.of("status", status), n)));
     List<MetricSnapshot> gauges = new ArrayList<>(List.of(members.build(),
         gauge("pidspace_cluster_unreachable", "Members this node finds unreachable")
-            .dataPoint(point(Labels.EMPTY, state.getUnreachable().size())).build(),
-        gauge("pidspace_shards", "Shards of spaces this node hosts")
-            .dataPoint(point(Labels.EMPTY, hosted.getShards().size())).build(),
-        gauge("pidspace_spaces_hosted", "Spaces running on this node (durable ones leave when idle)")
-            .dataPoint(point(Labels.EMPTY, hosted.getShards().stream().mapToInt(s -> s.getEntityIds().size()).sum()))
-            .build()));
+            .dataPoint(point(Labels.EMPTY, state.getUnreachable().size())).build()));
+    if (hosted != null) {
+      gauges.add(gauge("pidspace_shards", "Shards of spaces this node hosts")
+          .dataPoint(point(Labels.EMPTY, hosted.getShards().size())).build());
+      gauges.add(gauge("pidspace_spaces_hosted", "Spaces running on this node (durable ones leave when idle)")
+          .dataPoint(point(Labels.EMPTY, hosted.getShards().stream().mapToInt(s -> s.getEntityIds().size()).sum()))
+          .build());
+    }
     // The registry is a Cluster Singleton, which Akka runs on the oldest Up member.
     boolean here = oldest != null && oldest.equals(cluster.selfMember());
     gauges.add(gauge("pidspace_registry_local", "1 when the space registry runs on this node").dataPoint(point(Labels.EMPTY, here ? 1 : 0)).build());
@@ -145,9 +160,13 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
     return gauges;
   }
 
+  private boolean clustered() {
+    return Adapter.toClassic(system).provider() instanceof ClusterActorRefProvider;
+  }
+
   /** This node's shards of spaces and the spaces in them; null when the system is not a cluster. */
   private CompletableFuture<ShardRegion.CurrentShardRegionState> hostedShards() {
-    if (!(Adapter.toClassic(system).provider() instanceof ClusterActorRefProvider)) {
+    if (!clustered()) {
       return CompletableFuture.completedFuture(null);
     }
     return Asks.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(

@@ -74,6 +74,7 @@ class MetricsTest {
     }
     assertEquals(listed, labelValues(after, "pidspace_space_allocated", "space"));
     assertEquals(listing.size(), after.get("pidspace_spaces"));
+    assertEquals(1.0, after.get("pidspace_registry_answered"));
     assertEquals(3.0, after.get("pidspace_space_allocated{space=\"40\"}")); // 5 allocated, 2 freed
 
     assertEquals(6, delta(before, after, "pidspace_pids_allocated_total"));
