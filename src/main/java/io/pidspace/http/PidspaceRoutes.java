@@ -234,9 +234,9 @@ final class PidspaceRoutes extends AllDirectives {
       // is fatal to the whole JVM (akka.jvm-exit-on-fatal-error); its stack has unwound by here.
       response = CompletableFuture.failedStage(refusal);
     }
-    return completeWithFuture(response.exceptionally(this::error).thenApply(answered -> {
+    return completeWithFuture(response.handle((answered, failure) -> {
       latency.observe((System.nanoTime() - start) / 1e9);
-      return answered;
+      return failure == null ? answered : error(failure);
     }));
   }
 
