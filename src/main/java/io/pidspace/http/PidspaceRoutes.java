@@ -18,8 +18,11 @@ import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.http.RequestReader.Field;
+import io.pidspace.metrics.NodeMetrics;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -47,6 +50,29 @@ final class PidspaceRoutes extends AllDirectives {
   private final PidLayout layout;
   private final int maxBatch;
   private final byte[] token;
+  private final NodeMetrics metrics;
+  private final EnumMap<Api, DistributionDataPoint> latencies = new EnumMap<>(Api.class);
+  private final DashboardRoutes dashboard;
+
+  /** The routes, each with its latency histogram: the label values are these templates, never a request's path. */
+  private enum Api {
+    LIST("GET", "/v1/spaces"),
+    CREATE("POST", "/v1/spaces"),
+    STATS("GET", "/v1/spaces/{id}"),
+    DESTROY("DELETE", "/v1/spaces/{id}"),
+    ALLOC("POST", "/v1/spaces/{id}/pids"),
+    LOOKUP("GET", "/v1/pids/{pid}"),
+    FREE("DELETE", "/v1/pids/{pid}"),
+    FREE_BATCH("POST", "/v1/pids:free");
+
+    final String method;
+    final String template;
+
+    Api(String method, String template) {
+      this.method = method;
+      this.template = template;
+    }
+  }
 
   PidspaceRoutes(PidAuthority authority, HttpSettings settings) {
     this.authority = authority;
@@ -54,33 +80,40 @@ final class PidspaceRoutes extends AllDirectives {
     this.layout = authority.layout();
     this.maxBatch = authority.settings().maxBatch();
     this.token = settings.token().getBytes(StandardCharsets.UTF_8);
+    this.metrics = NodeMetrics.get(authority.system());
+    for (Api api : Api.values()) {
+      latencies.put(api, metrics.requestLatency(api.method, api.template));
+    }
+    this.dashboard = new DashboardRoutes(authority, metrics);
   }
 
   Route route() {
     return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
         handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-            withSizeLimit(settings.maxBody(), () -> pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes()))))));
+            withSizeLimit(settings.maxBody(), () -> concat(
+                pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
+                dashboard.route())))));
   }
 
   private Route spaceRoutes() {
     return pathPrefix("spaces", () -> concat(
         pathEnd(() -> concat(
-            get(() -> answer(this::listSpaces)),
-            post(() -> mutating(() -> withBody(this::createSpace))))),
+            get(() -> answer(Api.LIST, this::listSpaces)),
+            post(() -> mutating(() -> withBody(Api.CREATE, this::createSpace))))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> concat(
-                get(() -> answer(() -> spaceStats(id))),
-                delete(() -> mutating(() -> answer(() -> destroySpace(id)))))),
+                get(() -> answer(Api.STATS, () -> spaceStats(id))),
+                delete(() -> mutating(() -> answer(Api.DESTROY, () -> destroySpace(id)))))),
             path("pids", () -> post(() -> mutating(() ->
-                parameterOptional("count", count -> answer(() -> alloc(id, count))))))))));
+                parameterOptional("count", count -> answer(Api.ALLOC, () -> alloc(id, count))))))))));
   }
 
   private Route pidRoutes() {
     return concat(
-        path("pids:free", () -> post(() -> mutating(() -> withBody(this::freeBatch)))),
+        path("pids:free", () -> post(() -> mutating(() -> withBody(Api.FREE_BATCH, this::freeBatch)))),
         path(PathMatchers.segment("pids").slash(PathMatchers.segment()), pid -> concat(
-            get(() -> answer(() -> lookup(pid))),
-            delete(() -> mutating(() -> answer(() -> free(pid)))))));
+            get(() -> answer(Api.LOOKUP, () -> lookup(pid))),
+            delete(() -> mutating(() -> answer(Api.FREE, () -> free(pid)))))));
   }
 
   private CompletionStage<HttpResponse> listSpaces() {
@@ -119,7 +152,10 @@ final class PidspaceRoutes extends AllDirectives {
     CompletionStage<int[]> pids = count == 1
         ? authority.alloc(space).thenApply(pid -> new int[] {pid})
         : authority.alloc(space, (int) count);
-    return pids.thenApply(allocated -> json(StatusCodes.OK, new ApiJson.Pids(allocated)));
+    return pids.thenApply(allocated -> {
+      metrics.allocated(allocated.length);
+      return json(StatusCodes.OK, new ApiJson.Pids(allocated));
+    });
   }
 
   private CompletionStage<HttpResponse> lookup(String pid) {
@@ -127,7 +163,10 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> free(String pid) {
-    return authority.free(pid(pid)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+    return authority.free(pid(pid)).thenApply(done -> {
+      metrics.freed(1);
+      return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
+    });
   }
 
   /** Pids that are not global pids at all make the whole request bad; the rest are freed or refused one by one. */
@@ -140,7 +179,10 @@ final class PidspaceRoutes extends AllDirectives {
     for (int i = 0; i < pids.length; i++) {
       pids[i] = pid(given[i], "pids[" + i + "]");
     }
-    return authority.free(pids).thenApply(result -> json(StatusCodes.OK, ApiJson.Freed.of(result)));
+    return authority.free(pids).thenApply(result -> {
+      metrics.freed(result.freed().length);
+      return json(StatusCodes.OK, ApiJson.Freed.of(result));
+    });
   }
 
   private int spaceId(String text) {
@@ -177,8 +219,13 @@ final class PidspaceRoutes extends AllDirectives {
     }
   }
 
-  /** Answers with what {@code work} completes with; a refusal, thrown or completed, becomes its JSON error. */
-  private Route answer(Supplier<CompletionStage<HttpResponse>> work) {
+  /**
+   * Answers with what {@code work} completes with; a refusal, thrown or completed, becomes its JSON
+   * error. The time to the answer goes to {@code api}'s latency histogram.
+   */
+  private Route answer(Api api, Supplier<CompletionStage<HttpResponse>> work) {
+    long start = System.nanoTime();
+    DistributionDataPoint latency = latencies.get(api);
     CompletionStage<HttpResponse> response;
     try {
       response = work.get();
@@ -187,12 +234,15 @@ final class PidspaceRoutes extends AllDirectives {
       // is fatal to the whole JVM (akka.jvm-exit-on-fatal-error); its stack has unwound by here.
       response = CompletableFuture.failedStage(refusal);
     }
-    return completeWithFuture(response.exceptionally(PidspaceRoutes::error));
+    return completeWithFuture(response.handle((answered, failure) -> {
+      latency.observe((System.nanoTime() - start) / 1e9);
+      return failure == null ? answered : error(failure);
+    }));
   }
 
   /** The body, read whole within {@code body-timeout}: a half-sent body holds no connection longer. */
-  private Route withBody(Function<ByteString, CompletionStage<HttpResponse>> handler) {
-    return extractRequestEntity(entity -> extractMaterializer(materializer -> answer(() -> {
+  private Route withBody(Api api, Function<ByteString, CompletionStage<HttpResponse>> handler) {
+    return extractRequestEntity(entity -> extractMaterializer(materializer -> answer(api, () -> {
       if (entity.getContentLengthOption().orElse(0) > settings.maxBody()) {
         throw ApiError.bodyTooLarge(settings.maxBody()); // before a byte of it is read
       }
@@ -223,12 +273,15 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   private Route unauthorized(String message) {
+    metrics.refused("unauthorized");
     return complete(json(StatusCodes.UNAUTHORIZED, new ApiJson.Error("unauthorized", message))
         .addHeader(WWWAuthenticate.create(HttpChallenge.createOAuth2("pidspace"))));
   }
 
-  private static HttpResponse error(Throwable failure) {
+  /** The JSON error of {@code failure}, counted by its code. */
+  private HttpResponse error(Throwable failure) {
     ApiError error = ApiError.of(failure);
+    metrics.refused(error.code());
     if (error.status().intValue() == StatusCodes.INTERNAL_SERVER_ERROR.intValue()) {
       log.error("request failed unexpectedly", withoutMessage(ApiError.cause(failure)));
     }

@@ -9,6 +9,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.japi.function.Procedure;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.RecoveryFailed;
@@ -25,6 +26,7 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
+import io.pidspace.metrics.SpaceMetrics;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -299,11 +301,26 @@ public final class PidSpace {
   private static final class Durable extends EventSourcedBehavior<Command, SpaceEvent, SpaceState> {
     private final ActorContext<Command> context;
     private final PidSpace logic;
+    private final SpaceMetrics metrics;
 
     Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped) {
       super(PersistenceId.of(TYPE_KEY.name(), Integer.toString(logic.space)), restarts(logic.settings, restartsCapped));
       this.context = context;
       this.logic = logic;
+      this.metrics = SpaceMetrics.of(context.getSystem());
+    }
+
+    /** The decision's reply, once its events are stored, after telling the node's metrics about the write. */
+    private Procedure<SpaceState> timed(Decision decision) {
+      long start = System.nanoTime();
+      return stored -> {
+        int pids = 0;
+        for (SpaceEvent event : decision.events) {
+          pids += event instanceof SpaceEvent.PidsChanged changed ? changed.changes().length : 0;
+        }
+        metrics.stored(pids, System.nanoTime() - start);
+        decision.reply.run();
+      };
     }
 
     private static BackoffSupervisorStrategy restarts(PidspaceSettings settings, boolean capped) {
@@ -322,7 +339,7 @@ public final class PidSpace {
         Decision decision = logic.decide(state, command);
         return decision.events.isEmpty()
             ? Effect().none().thenRun(s -> decision.reply.run())
-            : Effect().persist(decision.events).thenRun(s -> decision.reply.run());
+            : Effect().persist(decision.events).thenRun(timed(decision));
       };
     }
 
