@@ -127,8 +127,7 @@ final class Forker extends AbstractBehavior<Forker.Command> {
     if (answer.failure != null) {
       metrics.allocFailed(answer.failure);
     } else {
-      metrics.allocs.increment();
-      metrics.live.incrementAndGet(slot);
+      metrics.allocated(slot);
       processes.add(new Process(now + workload.lifetimeNanos(rng), answer.pid));
       exitDue(now);
     }

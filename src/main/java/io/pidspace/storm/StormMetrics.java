@@ -2,7 +2,9 @@ package io.pidspace.storm;
 
 import io.pidspace.core.PidspaceException;
 import java.util.concurrent.CompletionException;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Recorder;
@@ -27,16 +29,44 @@ final class StormMetrics {
   final Recorder forkLatency = new Recorder(3);
   /** Live pids per container slot. */
   final AtomicIntegerArray live;
+  /** Per slot, the most live pids since {@link #takePeaks} last ran: the top of the occupancy envelope. */
+  private final AtomicIntegerArray peaks;
   private final AtomicReference<String> firstError = new AtomicReference<>();
+  /** {@link System#nanoTime()} of the first exhausted fork; {@link Long#MIN_VALUE} until then. */
+  private final AtomicLong firstExhaustionNanos = new AtomicLong(Long.MIN_VALUE);
 
   StormMetrics(int slots) {
     this.live = new AtomicIntegerArray(slots);
+    this.peaks = new AtomicIntegerArray(slots);
+  }
+
+  /** A pid handed out to a process of the slot's container. */
+  void allocated(int slot) {
+    allocs.increment();
+    int now = live.incrementAndGet(slot);
+    peaks.accumulateAndGet(slot, now, Math::max);
+  }
+
+  /** Per slot, the most live pids since the last call; each slot starts again from its live count. */
+  int[] takePeaks() {
+    int[] taken = new int[peaks.length()];
+    for (int i = 0; i < taken.length; i++) {
+      taken[i] = Math.max(peaks.getAndSet(i, live.get(i)), live.get(i));
+    }
+    return taken;
+  }
+
+  /** When the first fork was refused as exhausted, or empty. */
+  OptionalLong firstExhaustionNanos() {
+    long at = firstExhaustionNanos.get();
+    return at == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(at);
   }
 
   /** Counts an alloc that failed: exhaustion is the storm's business, anything else an error. */
   void allocFailed(Throwable failure) {
     PidspaceException refusal = refusal(failure);
     if (refusal != null && refusal.code() == PidspaceException.Code.SPACE_EXHAUSTED) {
+      firstExhaustionNanos.compareAndSet(Long.MIN_VALUE, System.nanoTime());
       exhausted.increment();
     } else {
       error(failure);

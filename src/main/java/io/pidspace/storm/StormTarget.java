@@ -11,7 +11,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * What a real-clock storm drives: an allocator seen through four calls. A refusal completes the
  * stage exceptionally with a {@link io.pidspace.core.PidspaceException} ({@code space-exhausted}
- * when a space is full).
+ * when a space is full). Targets that start an actor system leave Ctrl-C to the storm: it stops
+ * early and reports, then closes its target.
  */
 public interface StormTarget extends AutoCloseable {
 
@@ -35,12 +36,14 @@ public interface StormTarget extends AutoCloseable {
 
   /** pidspace embedded and in memory: its own one-node cluster, ready when this returns. */
   static StormTarget inMemory() {
-    return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.empty()));
+    return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off"))));
   }
 
   /** pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit. */
   static StormTarget durable(Path dataDir) {
     return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off",
         "pidspace.persistence", "jdbc",
         "pidspace.data-dir", dataDir.toAbsolutePath().toString()))));
   }
