@@ -14,7 +14,6 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -81,6 +80,7 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   private long exhaustedAtSample;
   private long liveLooked; // live pids summed over the slots and the looks since the last sample
   private int looks;
+  private int peakLooked; // the most live pids of a slot in those looks
   private double seconds;
   private long allocsAtFinish;
   private long freesAtFinish;
@@ -152,6 +152,7 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   private Behavior<Command> onLook() {
     for (int live : metrics.liveSnapshot()) {
       liveLooked += live;
+      peakLooked = Math.max(peakLooked, live);
     }
     looks++;
     return this;
@@ -166,15 +167,18 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
     long exhausted = metrics.exhausted.sum();
     Histogram interval = metrics.forkLatency.getIntervalHistogram();
     latency.add(interval);
+    int[] live = metrics.liveSnapshot();
+    for (int l : live) {
+      peakLooked = Math.max(peakLooked, l);
+    }
     if (looks == 0) {
       onLook();
     }
-    int[] live = metrics.liveSnapshot();
     double pidMax = workload.options().pidMax();
     double allocRate = (allocs - allocsAtSample) / dt;
     series.add(new StormReport.Series.Sample(Workload.seconds(now - startNanos), (forks - forksAtSample) / dt,
         allocRate, (frees - freesAtSample) / dt, (exhausted - exhaustedAtSample) / dt,
-        100 * Arrays.stream(metrics.takePeaks()).max().orElse(0) / pidMax,
+        100 * metrics.takePeak(peakLooked) / pidMax,
         100 * liveLooked / ((double) looks * live.length) / pidMax,
         micros(interval.getValueAtPercentile(50)), micros(interval.getValueAtPercentile(99)), live));
     sampledAt = now;
@@ -184,6 +188,7 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
     exhaustedAtSample = exhausted;
     liveLooked = 0;
     looks = 0;
+    peakLooked = 0;
     progress.update((now - startNanos) / 1_000_000, String.format(Locale.ROOT, "%,.0f allocs/s", allocRate)
         + (exhausted > 0 ? String.format(Locale.ROOT, ", %,d exhausted", exhausted) : ""));
     return this;

@@ -47,13 +47,17 @@ final class StormMetrics {
     peaks.accumulateAndGet(slot, now, Math::max);
   }
 
-  /** Per slot, the most live pids since the last call; each slot starts again from its live count. */
-  int[] takePeaks() {
-    int[] taken = new int[peaks.length()];
-    for (int i = 0; i < taken.length; i++) {
-      taken[i] = Math.max(peaks.getAndSet(i, live.get(i)), live.get(i));
+  /**
+   * The most live pids of any slot since the last call; each slot starts again from its live count.
+   * An alloc counted in {@link #live} may not have raised its peak yet: the caller passes the most
+   * it saw itself, which the answer is never below.
+   */
+  int takePeak(int seen) {
+    int peak = seen;
+    for (int i = 0; i < peaks.length(); i++) {
+      peak = Math.max(peak, peaks.getAndSet(i, live.get(i)));
     }
-    return taken;
+    return peak;
   }
 
   /** When the first fork was refused as exhausted, or empty. */
