@@ -192,7 +192,11 @@ public final class StormCommand implements Callable<Integer> {
   /** The command line as typed, for the report: arguments quoted where a shell would need it. */
   private String commandLine() {
     StringBuilder line = new StringBuilder("pidspace storm");
-    for (String arg : spec.commandLine().getParseResult().originalArgs()) {
+    List<String> args = spec.commandLine().getParseResult().originalArgs();
+    if (spec.parent() != null) { // run as `pidspace storm`: the arguments after the subcommand's name
+      args = args.subList(args.indexOf(spec.name()) + 1, args.size());
+    }
+    for (String arg : args) {
       line.append(' ').append(arg.matches("[A-Za-z0-9_./:=@%+,-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'");
     }
     return line.toString();
