@@ -95,8 +95,8 @@ final class NodeCommand implements Callable<Integer> {
   /** Joined (this member Up), leaving (coordinated shutdown begins), left (removed from the cluster). */
   private static void logLifecycle(ActorSystem<?> system) {
     akka.cluster.Cluster classic = akka.cluster.Cluster.get(system.classicSystem());
-    classic.registerOnMemberUp(() -> LIFECYCLE.info("node {} joined the cluster: Up, {} member(s)",
-        classic.selfAddress(), classic.state().members().size()));
+    // no member count: the state this callback sees may not list this member as Up yet
+    classic.registerOnMemberUp(() -> LIFECYCLE.info("node {} joined the cluster: Up", classic.selfAddress()));
     classic.registerOnMemberRemoved(() -> LIFECYCLE.info("node {} left the cluster", classic.selfAddress()));
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "log-leaving", () -> {
       LIFECYCLE.info("node {} leaving the cluster ({})", classic.selfAddress(),
