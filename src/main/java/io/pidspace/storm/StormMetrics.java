@@ -27,9 +27,12 @@ final class StormMetrics {
   final LongAdder containersDestroyed = new LongAdder();
   /** Fork latency in nanoseconds; {@link RealStorm} takes its interval histograms. */
   final Recorder forkLatency = new Recorder(3);
-  /** Live pids per container slot. */
+  /**
+   * Live processes per container slot: counted when their pid is handed out, no longer when they
+   * exit (their free is sent), so a slot never reads more than its space holds.
+   */
   final AtomicIntegerArray live;
-  /** Per slot, the most live pids since {@link #takePeaks} last ran: the top of the occupancy envelope. */
+  /** Per slot, the most live pids since {@link #takePeak} last ran: the top of the occupancy envelope. */
   private final AtomicIntegerArray peaks;
   private final AtomicReference<String> firstError = new AtomicReference<>();
   /** {@link System#nanoTime()} of the first exhausted fork; {@link Long#MIN_VALUE} until then. */
