@@ -38,8 +38,18 @@ public final class Main implements Runnable {
   }
 
   static CommandLine commandLine() {
-    return new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
+    CommandLine cli = new CommandLine(new Main()).setCaseInsensitiveEnumValuesAllowed(true)
         .setParameterExceptionHandler(Main::usageError);
+    versionEverywhere(cli);
+    return cli;
+  }
+
+  /** {@code pidspace storm --version} says the version too, not an empty line. */
+  private static void versionEverywhere(CommandLine cli) {
+    for (CommandLine sub : cli.getSubcommands().values()) {
+      sub.getCommandSpec().versionProvider(new Version());
+      versionEverywhere(sub);
+    }
   }
 
   /**

@@ -25,9 +25,11 @@ class MainTest {
   void version_isTheBuilds() {
     String version = PidspaceVersion.get();
     assertTrue(version.matches("\\d+\\.\\d+\\.\\d+.*"), "Maven filtered version.properties: " + version);
-    Ran ran = pidspace("--version");
-    assertEquals(0, ran.status());
-    assertEquals("pidspace " + version, ran.out().strip());
+    for (String[] args : new String[][] {{"--version"}, {"storm", "--version"}, {"spaces", "create", "--version"}}) {
+      Ran ran = pidspace(args);
+      assertEquals(0, ran.status());
+      assertEquals("pidspace " + version, ran.out().strip(), String.join(" ", args));
+    }
   }
 
   @Test
