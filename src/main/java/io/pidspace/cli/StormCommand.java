@@ -139,11 +139,12 @@ public final class StormCommand implements Callable<Integer> {
     CompletableFuture<Void> stop = new CompletableFuture<>();
     CountDownLatch reported = new CountDownLatch(1);
     Thread onCtrlC = new Thread(() -> {
-      err.println("pidspace storm: stopping early: the summary covers the part that ran");
+      err.println("pidspace storm: stopping early (waiting up to 30 s for the containers to end): "
+          + "the summary covers the part that ran");
       err.flush();
       stop.complete(null);
       try {
-        reported.await(2, TimeUnit.MINUTES);
+        reported.await(30, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
