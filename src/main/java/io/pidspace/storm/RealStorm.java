@@ -65,6 +65,8 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   private final StormTarget target;
   private final StormMetrics metrics;
   private final Progress progress;
+  /** Looked at every {@link #LOOK_EVERY}: registering on it would keep this storm reachable from a long-lived stage. */
+  private final CompletionStage<?> stop;
   private final CompletableFuture<StormReport.Run> result;
   private final TimerScheduler<Command> timers;
   private final SplittableRandom rng;
@@ -94,9 +96,8 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
     CompletableFuture<StormReport.Run> result = new CompletableFuture<>();
     ActorSystem<Command> system = ActorSystem.create(
         Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-            new RealStorm(ctx, timers, workload, target, progress, result))),
+            new RealStorm(ctx, timers, workload, target, progress, stop, result))),
         "storm", CONFIG.withFallback(ConfigFactory.load()));
-    stop.thenRun(() -> system.tell(Finish.INSTANCE));
     try {
       return result.join();
     } catch (CompletionException e) {
@@ -108,8 +109,9 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   }
 
   private RealStorm(ActorContext<Command> context, TimerScheduler<Command> timers, Workload workload,
-      StormTarget target, Progress progress, CompletableFuture<StormReport.Run> result) {
+      StormTarget target, Progress progress, CompletionStage<?> stop, CompletableFuture<StormReport.Run> result) {
     super(context);
+    this.stop = stop;
     int containers = workload.options().containers();
     this.workload = workload;
     this.target = target;
@@ -150,6 +152,9 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   }
 
   private Behavior<Command> onLook() {
+    if (Storm.stopped(stop)) {
+      return onFinish();
+    }
     for (int live : metrics.liveSnapshot()) {
       liveLooked += live;
       peakLooked = Math.max(peakLooked, live);

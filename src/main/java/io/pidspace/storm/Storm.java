@@ -64,8 +64,9 @@ public final class Storm {
     }
   }
 
+  /** Cheap enough to ask often for a CompletableFuture; a minimal stage's toCompletableFuture() would register a relay each time. */
   static boolean stopped(CompletionStage<?> stop) {
-    return stop.toCompletableFuture().isDone();
+    return stop != TO_THE_END && stop.toCompletableFuture().isDone();
   }
 
   private static Boolean interrupted(CompletionStage<?> stop) {
