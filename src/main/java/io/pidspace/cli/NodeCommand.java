@@ -1,5 +1,7 @@
 package io.pidspace.cli;
 
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
@@ -19,7 +21,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,11 +34,16 @@ import picocli.CommandLine.Option;
     description = {
       "Runs one node of the pid authority: a cluster member that hosts spaces, the JSON HTTP API and the "
           + "health endpoints (/alive, /ready). Alone it forms a cluster of its own; with --seed it joins one.",
-      "Config: --config FILE (default conf/application.conf when present), then -D…, then the defaults."
+      "Config: --config FILE (default conf/application.conf when present), then -D…, then the defaults.",
+      "Ctrl-C (or SIGTERM) leaves the cluster gracefully and stops the node."
     })
 final class NodeCommand implements Callable<Integer> {
 
-  @Option(names = "--config", description = "HOCON node config. Default: conf/application.conf if it exists.")
+  /** The node's lifecycle at INFO (joined, serving, leaving, left): the logback configs show this logger. */
+  private static final Logger LIFECYCLE = LoggerFactory.getLogger("io.pidspace.node");
+
+  @Option(names = "--config", description = "HOCON node config. Default: conf/application.conf if it exists "
+      + "(bin/pidspace: the distribution's conf/).")
   Path configFile;
 
   @Option(names = "--host", description = "Address to bind and advertise. Default: 127.0.0.1.")
@@ -63,14 +73,14 @@ final class NodeCommand implements Callable<Integer> {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", config);
     try {
       PidAuthority authority = PidAuthority.get(system);
+      logLifecycle(system);
       AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
       join(system, config);
       InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
           .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress();
       String http = "http://" + api.getHostString() + ":" + api.getPort();
-      Cluster cluster = Cluster.get(system);
-      System.out.printf("pidspace node %s: HTTP API %s, health http://%s:%d/ready, journal %s%n",
-          cluster.selfMember().address(), http,
+      LIFECYCLE.info("pidspace {} node {} serving: HTTP API {}, health http://{}:{}/ready, journal {}",
+          PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http,
           config.getString("akka.management.http.hostname"), config.getInt("akka.management.http.port"),
           authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)");
     } catch (Exception e) {
@@ -82,7 +92,20 @@ final class NodeCommand implements Callable<Integer> {
     return 0;
   }
 
-  private Config nodeConfig() {
+  /** Joined (this member Up), leaving (coordinated shutdown begins), left (removed from the cluster). */
+  private static void logLifecycle(ActorSystem<?> system) {
+    akka.cluster.Cluster classic = akka.cluster.Cluster.get(system.classicSystem());
+    // no member count: the state this callback sees may not list this member as Up yet
+    classic.registerOnMemberUp(() -> LIFECYCLE.info("node {} joined the cluster: Up", classic.selfAddress()));
+    classic.registerOnMemberRemoved(() -> LIFECYCLE.info("node {} left the cluster", classic.selfAddress()));
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "log-leaving", () -> {
+      LIFECYCLE.info("node {} leaving the cluster ({})", classic.selfAddress(),
+          CoordinatedShutdown.get(system).getShutdownReason().map(Object::toString).orElse("shutdown"));
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+  }
+
+  Config nodeConfig() {
     Map<String, Object> options = new HashMap<>();
     if (host != null) {
       options.put("akka.remote.artery.canonical.hostname", host);
@@ -107,13 +130,23 @@ final class NodeCommand implements Callable<Integer> {
     if (persistence != null) {
       options.put("pidspace.persistence", persistence);
     }
-    Path file = configFile != null ? configFile : Path.of("conf", "application.conf");
+    // bin/pidspace names its distribution's conf/; run from a checkout, ./conf
+    Path file = configFile != null ? configFile
+        : Path.of(System.getProperty("pidspace.conf-dir", "conf"), "application.conf");
     Config fileConfig = Files.isRegularFile(file) || configFile != null
         ? ConfigFactory.parseFileAnySyntax(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false))
         : ConfigFactory.empty();
+    // below the file: a config that sets its own app-version (e.g. a platform's release) wins
     return ConfigFactory.load(ConfigFactory.parseMap(options)
         .withFallback(fileConfig)
+        .withFallback(ConfigFactory.parseMap(Map.of("akka.cluster.app-version", appVersion())))
         .withFallback(ConfigFactory.parseResources("pidspace-node.conf")));
+  }
+
+  /** Akka's app-version (rolling updates) is this build's; a development build counts as 0.0.0, Akka's default. */
+  static String appVersion() {
+    String v = PidspaceVersion.get();
+    return Character.isDigit(v.charAt(0)) ? v : "0.0.0";
   }
 
   /** Static seed nodes join by themselves; with none, bootstrap (when configured) or this node alone. */

@@ -16,8 +16,13 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -30,8 +35,9 @@ import picocli.CommandLine.Option;
     description = {
       "Fork-storm simulator: containers are created and torn down, their processes fork and exit.",
       "--clock real drives pidspace's actors and measures throughput and latency; --clock virtual simulates "
-          + "hours of the allocator core in seconds and answers capacity questions. A progress bar goes to "
-          + "stderr, the summary to stdout. Durations read like 500ms, 15s, 10m, 2h.",
+          + "hours of the allocator core in seconds and answers capacity questions. On a terminal a progress bar "
+          + "goes to stderr; the summary goes to stdout (to stderr with --json -). Ctrl-C stops the storm and "
+          + "prints the summary of what ran. Durations read like 500ms, 15s, 10m, 2h.",
     })
 public final class StormCommand implements Callable<Integer> {
 
@@ -100,13 +106,13 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--compare", description = "Run the same workload on the baseline (the seed's pidmap in plain Java) too, and print the ratio.")
   boolean compare;
 
-  @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON.")
-  Path json;
+  @Option(names = "--json", paramLabel = "FILE", description = "Write every figure as JSON; - for stdout (the summary then goes to stderr).")
+  String json;
 
   @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with charts.")
   Path report;
 
-  @Option(names = "--no-progress", description = "No progress bar on stderr.")
+  @Option(names = "--no-progress", description = "No progress bar on stderr (there is none unless stderr is a terminal).")
   boolean noProgress;
 
   /** The options as given; a bad one is a usage error that names it. */
@@ -123,53 +129,114 @@ public final class StormCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     StormOptions options = options();
-    StormReport result;
-    try {
-      result = Storm.run(options, target(), noProgress ? Progress.NONE : Progress.onStderr());
-    } catch (PidspaceException e) {
-      throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-    } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace
-      PrintWriter err = spec.commandLine().getErr();
-      err.print("storm aborted:");
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        err.print(" " + t.getMessage() + (t.getCause() != null ? ":" : ""));
-      }
-      err.println();
+    Supplier<StormTarget> target = target();
+    StormReport.Meta meta = new StormReport.Meta(Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(),
+        PidspaceVersion.get(), commandLine());
+    PrintWriter err = spec.commandLine().getErr();
+    boolean jsonToStdout = "-".equals(json);
+    // Ctrl-C: the storm ends as at the end of its duration and the summary of what ran is printed;
+    // the JVM exits once that is done (the hook waits for it).
+    CompletableFuture<Void> stop = new CompletableFuture<>();
+    CountDownLatch reported = new CountDownLatch(1);
+    Thread onCtrlC = new Thread(() -> {
+      err.println("pidspace storm: stopping early (waiting up to 30 s for the containers to end): "
+          + "the summary covers the part that ran");
       err.flush();
-      return 1;
+      stop.complete(null);
+      try {
+        reported.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "storm-ctrl-c");
+    Runtime.getRuntime().addShutdownHook(onCtrlC);
+    try {
+      StormReport result;
+      try {
+        Progress.Factory progress = noProgress || System.console() == null ? Progress.NONE : Progress.onStderr();
+        result = Storm.run(options, target, progress, stop).withMeta(meta);
+      } catch (PidspaceException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      } catch (IllegalStateException e) { // a container or forker failed: say why, without a stack trace
+        err.print("storm aborted:");
+        for (Throwable t = e; t != null; t = t.getCause()) {
+          err.print(" " + t.getMessage() + (t.getCause() != null ? ":" : ""));
+        }
+        err.println();
+        err.flush();
+        return 1;
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter summary = jsonToStdout ? err : out;
+      summary.print(Summary.of(result));
+      summary.flush();
+      if (jsonToStdout) {
+        out.println(result.toJson(true));
+        out.flush();
+      } else if (json != null) {
+        Files.writeString(Path.of(json), result.toJson(true) + "\n", StandardCharsets.UTF_8);
+      }
+      if (report != null) {
+        Files.writeString(report, HtmlReport.of(result), StandardCharsets.UTF_8);
+      }
+      return result.runs().stream().allMatch(r -> r.counts().errors() == 0) ? 0 : 1;
+    } finally {
+      reported.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(onCtrlC);
+      } catch (IllegalStateException shuttingDown) {
+        // Ctrl-C came: the hook is running and ends now that the summary is out
+      }
     }
-    PrintWriter out = spec.commandLine().getOut();
-    out.print(Summary.of(result));
-    out.flush();
-    if (json != null) {
-      Files.writeString(json, result.toJson(true) + "\n", StandardCharsets.UTF_8);
-    }
-    if (report != null) {
-      Files.writeString(report, HtmlReport.of(result), StandardCharsets.UTF_8);
-    }
-    return result.runs().stream().allMatch(r -> r.counts().errors() == 0) ? 0 : 1;
   }
 
-  /** Which allocator the real clock drives, as --url, --persistence and --data-dir say. */
+  /** The command line as typed, for the report: arguments quoted where a shell would need it. */
+  private String commandLine() {
+    StringBuilder line = new StringBuilder("pidspace storm");
+    List<String> args = spec.commandLine().getParseResult().originalArgs();
+    if (spec.parent() != null) { // run as `pidspace storm`: the arguments after the subcommand's name
+      args = args.subList(args.indexOf(spec.name()) + 1, args.size());
+    }
+    for (String arg : args) {
+      line.append(' ').append(arg.matches("[A-Za-z0-9_./:=@%+,-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'");
+    }
+    return line.toString();
+  }
+
+  /**
+   * Which allocator the real clock drives, as --url, --persistence and --data-dir say; making it
+   * says so on stderr, since a one-node cluster takes seconds to form before the storm starts.
+   */
   private Supplier<StormTarget> target() throws IOException {
     if (urls != null && !urls.isEmpty()) {
       if (!persistence.equals("none") || dataDir != null) {
         throw new CommandLine.ParameterException(spec.commandLine(),
             "--url drives a running cluster: its nodes choose their persistence, so --persistence and --data-dir do not apply");
       }
-      return () -> StormTarget.cluster(urls, token);
+      return starting("checking that every node answers: " + String.join(", ", urls),
+          () -> StormTarget.cluster(urls, token));
     }
     switch (persistence) {
       case "none" -> {
-        return StormTarget::inMemory;
+        return starting("starting pidspace in memory (forming its one-node cluster)", StormTarget::inMemory);
       }
       case "jdbc" -> {
         Path dir = dataDir != null ? dataDir : Files.createTempDirectory("pidspace-storm");
-        return () -> StormTarget.durable(dir);
+        return starting("starting pidspace durable, journal in " + dir + " (forming its one-node cluster)",
+            () -> StormTarget.durable(dir));
       }
       default -> throw new CommandLine.ParameterException(spec.commandLine(),
           "--persistence is '" + persistence + "'; it must be none or jdbc");
     }
+  }
+
+  private Supplier<StormTarget> starting(String what, Supplier<StormTarget> make) {
+    return () -> {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("pidspace storm: " + what + " ...");
+      err.flush();
+      return make.get();
+    };
   }
 
   /** A duration as Akka's config writes it (500ms, 15s, 2m, 1h), in seconds. */

@@ -127,8 +127,7 @@ final class Forker extends AbstractBehavior<Forker.Command> {
     if (answer.failure != null) {
       metrics.allocFailed(answer.failure);
     } else {
-      metrics.allocs.increment();
-      metrics.live.incrementAndGet(slot);
+      metrics.allocated(slot);
       processes.add(new Process(now + workload.lifetimeNanos(rng), answer.pid));
       exitDue(now);
     }
@@ -144,6 +143,9 @@ final class Forker extends AbstractBehavior<Forker.Command> {
   private void exitDue(long now) {
     while (!stopping && !processes.isEmpty() && processes.peek().exitNanos <= now) {
       int pid = processes.poll().pid;
+      // the process is gone now; counted when its free is answered, a full space read above
+      // pid_max whenever another forker got the freed pid first
+      metrics.live.decrementAndGet(slot);
       inFlight++;
       getContext().pipeToSelf(target.free(pid), (done, failure) -> new Exited(failure));
     }
@@ -155,7 +157,6 @@ final class Forker extends AbstractBehavior<Forker.Command> {
       metrics.error(answer.failure);
     } else {
       metrics.frees.increment();
-      metrics.live.decrementAndGet(slot);
     }
     return stopping && inFlight == 0 ? finish() : this;
   }

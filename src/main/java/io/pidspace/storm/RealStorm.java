@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -35,15 +36,21 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
 
   private enum Finish implements Command { INSTANCE }
 
+  /** A look at the live counts between samples, for the mean of the occupancy envelope. */
+  private enum Look implements Command { INSTANCE }
+
   private static final Duration SAMPLE_EVERY = Duration.ofSeconds(1);
+  private static final Duration LOOK_EVERY = Duration.ofMillis(100);
 
   /**
    * The storm's own actor system: local, logging through SLF4J, nothing on stdout. Its threads
    * share one FIFO queue: on a fork-join pool, forkers answered at once (the baseline, closed
    * loop) keep their thread's local queue full, and the timers that end containers and the storm
-   * were starved for tens of seconds.
+   * were starved for tens of seconds. Ctrl-C is the command's: it ends the storm and prints what
+   * ran, so the JVM's shutdown must not stop this system under it.
    */
   private static final Config CONFIG = ConfigFactory.parseString("""
+      akka.coordinated-shutdown.run-by-jvm-shutdown-hook = off
       akka.loggers = ["akka.event.slf4j.Slf4jLogger"]
       akka.logging-filter = "akka.event.slf4j.Slf4jLoggingFilter"
       akka.stdout-loglevel = OFF
@@ -58,6 +65,8 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   private final StormTarget target;
   private final StormMetrics metrics;
   private final Progress progress;
+  /** Looked at every {@link #LOOK_EVERY}: registering on it would keep this storm reachable from a long-lived stage. */
+  private final CompletionStage<?> stop;
   private final CompletableFuture<StormReport.Run> result;
   private final TimerScheduler<Command> timers;
   private final SplittableRandom rng;
@@ -67,19 +76,27 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   private final StormReport.Series.Builder series = new StormReport.Series.Builder(true);
   private final long startNanos = System.nanoTime();
   private long sampledAt = startNanos;
+  private long forksAtSample;
   private long allocsAtSample;
   private long freesAtSample;
+  private long exhaustedAtSample;
+  private long liveLooked; // live pids summed over the slots and the looks since the last sample
+  private int looks;
+  private int peakLooked; // the most live pids of a slot in those looks
   private double seconds;
   private long allocsAtFinish;
   private long freesAtFinish;
   private boolean running = true;
 
-  /** Runs a storm on {@code target} and answers its figures; blocks the caller, never an actor. */
-  static StormReport.Run run(Workload workload, StormTarget target, Progress progress) {
+  /**
+   * Runs a storm on {@code target} and answers its figures; blocks the caller, never an actor.
+   * When {@code stop} completes first, the storm ends then, as at the end of its duration.
+   */
+  static StormReport.Run run(Workload workload, StormTarget target, Progress progress, CompletionStage<?> stop) {
     CompletableFuture<StormReport.Run> result = new CompletableFuture<>();
     ActorSystem<Command> system = ActorSystem.create(
         Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-            new RealStorm(ctx, timers, workload, target, progress, result))),
+            new RealStorm(ctx, timers, workload, target, progress, stop, result))),
         "storm", CONFIG.withFallback(ConfigFactory.load()));
     try {
       return result.join();
@@ -92,8 +109,9 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   }
 
   private RealStorm(ActorContext<Command> context, TimerScheduler<Command> timers, Workload workload,
-      StormTarget target, Progress progress, CompletableFuture<StormReport.Run> result) {
+      StormTarget target, Progress progress, CompletionStage<?> stop, CompletableFuture<StormReport.Run> result) {
     super(context);
+    this.stop = stop;
     int containers = workload.options().containers();
     this.workload = workload;
     this.target = target;
@@ -107,6 +125,7 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
       startContainer(slot);
     }
     timers.startTimerAtFixedRate(Sample.INSTANCE, SAMPLE_EVERY);
+    timers.startTimerAtFixedRate(Look.INSTANCE, LOOK_EVERY);
     timers.startSingleTimer(Finish.INSTANCE, Duration.ofNanos(workload.durationNanos()));
   }
 
@@ -114,6 +133,7 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Sample.class, s -> onSample())
+        .onMessage(Look.class, l -> onLook())
         .onMessage(Finish.class, f -> onFinish())
         .onSignal(Terminated.class, this::onContainerEnded)
         .build();
@@ -131,20 +151,49 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
     slots.put(container, slot);
   }
 
+  private Behavior<Command> onLook() {
+    if (Storm.stopped(stop)) {
+      return onFinish();
+    }
+    for (int live : metrics.liveSnapshot()) {
+      liveLooked += live;
+      peakLooked = Math.max(peakLooked, live);
+    }
+    looks++;
+    return this;
+  }
+
   private Behavior<Command> onSample() {
     long now = System.nanoTime();
     double dt = Workload.seconds(now - sampledAt);
+    long forks = metrics.forks.sum();
     long allocs = metrics.allocs.sum();
     long frees = metrics.frees.sum();
+    long exhausted = metrics.exhausted.sum();
     Histogram interval = metrics.forkLatency.getIntervalHistogram();
     latency.add(interval);
+    int[] live = metrics.liveSnapshot();
+    for (int l : live) {
+      peakLooked = Math.max(peakLooked, l);
+    }
+    if (looks == 0) {
+      onLook();
+    }
+    double pidMax = workload.options().pidMax();
     double allocRate = (allocs - allocsAtSample) / dt;
-    series.add(Workload.seconds(now - startNanos), allocRate, (frees - freesAtSample) / dt,
-        micros(interval.getValueAtPercentile(50)), micros(interval.getValueAtPercentile(99)), metrics.liveSnapshot());
+    series.add(new StormReport.Series.Sample(Workload.seconds(now - startNanos), (forks - forksAtSample) / dt,
+        allocRate, (frees - freesAtSample) / dt, (exhausted - exhaustedAtSample) / dt,
+        100 * metrics.takePeak(peakLooked) / pidMax,
+        100 * liveLooked / ((double) looks * live.length) / pidMax,
+        micros(interval.getValueAtPercentile(50)), micros(interval.getValueAtPercentile(99)), live));
     sampledAt = now;
+    forksAtSample = forks;
     allocsAtSample = allocs;
     freesAtSample = frees;
-    long exhausted = metrics.exhausted.sum();
+    exhaustedAtSample = exhausted;
+    liveLooked = 0;
+    looks = 0;
+    peakLooked = 0;
     progress.update((now - startNanos) / 1_000_000, String.format(Locale.ROOT, "%,.0f allocs/s", allocRate)
         + (exhausted > 0 ? String.format(Locale.ROOT, ", %,d exhausted", exhausted) : ""));
     return this;
@@ -152,11 +201,14 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
 
   /** Rates count what happened within the duration; the counts also take in the drain after it. */
   private Behavior<Command> onFinish() {
+    if (!running) {
+      return this; // stopped early, then the duration's timer, or the other way round
+    }
     if (System.nanoTime() - sampledAt > SAMPLE_EVERY.toNanos() / 2) {
       onSample(); // the last part of the duration; a sliver would give a meaningless rate
     }
     running = false;
-    timers.cancel(Sample.INSTANCE);
+    timers.cancelAll();
     seconds = Workload.seconds(System.nanoTime() - startNanos);
     allocsAtFinish = metrics.allocs.sum();
     freesAtFinish = metrics.frees.sum();
@@ -187,7 +239,9 @@ final class RealStorm extends AbstractBehavior<RealStorm.Command> {
     StormMetrics m = metrics;
     return new StormReport.Counts(m.forks.sum(), m.allocs.sum(), m.frees.sum(), m.exhausted.sum(), m.errors.sum(),
         m.shed.sum(), m.diedWithContainer.sum(), m.containersCreated.sum(), m.containersDestroyed.sum(),
-        allocsAtFinish / seconds, freesAtFinish / seconds, m.firstError());
+        allocsAtFinish / seconds, freesAtFinish / seconds,
+        m.firstExhaustionNanos().isPresent() ? Workload.seconds(m.firstExhaustionNanos().getAsLong() - startNanos) : null,
+        m.firstError());
   }
 
   private StormReport.Latency latency() {

@@ -2,7 +2,9 @@ package io.pidspace.storm;
 
 import io.pidspace.core.PidspaceException;
 import java.util.concurrent.CompletionException;
+import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Recorder;
@@ -25,18 +27,53 @@ final class StormMetrics {
   final LongAdder containersDestroyed = new LongAdder();
   /** Fork latency in nanoseconds; {@link RealStorm} takes its interval histograms. */
   final Recorder forkLatency = new Recorder(3);
-  /** Live pids per container slot. */
+  /**
+   * Live processes per container slot: counted when their pid is handed out, no longer when they
+   * exit (their free is sent), so a slot never reads more than its space holds.
+   */
   final AtomicIntegerArray live;
+  /** Per slot, the most live pids since {@link #takePeak} last ran: the top of the occupancy envelope. */
+  private final AtomicIntegerArray peaks;
   private final AtomicReference<String> firstError = new AtomicReference<>();
+  /** {@link System#nanoTime()} of the first exhausted fork; {@link Long#MIN_VALUE} until then. */
+  private final AtomicLong firstExhaustionNanos = new AtomicLong(Long.MIN_VALUE);
 
   StormMetrics(int slots) {
     this.live = new AtomicIntegerArray(slots);
+    this.peaks = new AtomicIntegerArray(slots);
+  }
+
+  /** A pid handed out to a process of the slot's container. */
+  void allocated(int slot) {
+    allocs.increment();
+    int now = live.incrementAndGet(slot);
+    peaks.accumulateAndGet(slot, now, Math::max);
+  }
+
+  /**
+   * The most live pids of any slot since the last call; each slot starts again from its live count.
+   * An alloc counted in {@link #live} may not have raised its peak yet: the caller passes the most
+   * it saw itself, which the answer is never below.
+   */
+  int takePeak(int seen) {
+    int peak = seen;
+    for (int i = 0; i < peaks.length(); i++) {
+      peak = Math.max(peak, peaks.getAndSet(i, live.get(i)));
+    }
+    return peak;
+  }
+
+  /** When the first fork was refused as exhausted, or empty. */
+  OptionalLong firstExhaustionNanos() {
+    long at = firstExhaustionNanos.get();
+    return at == Long.MIN_VALUE ? OptionalLong.empty() : OptionalLong.of(at);
   }
 
   /** Counts an alloc that failed: exhaustion is the storm's business, anything else an error. */
   void allocFailed(Throwable failure) {
     PidspaceException refusal = refusal(failure);
     if (refusal != null && refusal.code() == PidspaceException.Code.SPACE_EXHAUSTED) {
+      firstExhaustionNanos.compareAndSet(Long.MIN_VALUE, System.nanoTime());
       exhausted.increment();
     } else {
       error(failure);

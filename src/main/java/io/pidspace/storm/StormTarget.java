@@ -1,5 +1,6 @@
 package io.pidspace.storm;
 
+import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
@@ -11,7 +12,8 @@ import java.util.concurrent.CompletionStage;
 /**
  * What a real-clock storm drives: an allocator seen through four calls. A refusal completes the
  * stage exceptionally with a {@link io.pidspace.core.PidspaceException} ({@code space-exhausted}
- * when a space is full).
+ * when a space is full). Targets that start an actor system leave Ctrl-C to the storm: it stops
+ * early and reports, then closes its target.
  */
 public interface StormTarget extends AutoCloseable {
 
@@ -35,14 +37,25 @@ public interface StormTarget extends AutoCloseable {
 
   /** pidspace embedded and in memory: its own one-node cluster, ready when this returns. */
   static StormTarget inMemory() {
-    return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.empty()));
+    return new AuthorityTarget("pidspace in-memory", PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off"))));
   }
 
-  /** pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit. */
+  /**
+   * pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit.
+   * H2 closes its databases on the JVM's shutdown hook, which after Ctrl-C failed every write of
+   * the storm's drain: the database closes with the target instead.
+   */
   static StormTarget durable(Path dataDir) {
-    return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(ConfigFactory.parseMap(Map.of(
+    Config config = ConfigFactory.parseMap(Map.of(
+        "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off",
         "pidspace.persistence", "jdbc",
-        "pidspace.data-dir", dataDir.toAbsolutePath().toString()))));
+        "pidspace.data-dir", dataDir.toAbsolutePath().toString()));
+    String url = config.withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve().getString("pidspace.jdbc.url");
+    if (url.startsWith("jdbc:h2:")) {
+      config = ConfigFactory.parseMap(Map.of("pidspace.jdbc.url", url + ";DB_CLOSE_ON_EXIT=FALSE")).withFallback(config);
+    }
+    return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(config));
   }
 
   /** A running cluster through its nodes' HTTP API; every URL must answer before the storm starts. */

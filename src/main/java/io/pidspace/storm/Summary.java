@@ -43,6 +43,11 @@ public final class Summary {
       line("machine: %d cores, Java %s, load average %.2f", r.machine().cores(), r.machine().java(),
           r.machine().loadAverage());
     }
+    if (Boolean.TRUE.equals(r.interrupted())) {
+      line("interrupted after %s%s of %s: the figures cover the part that ran%s",
+          time(r.runs().get(r.runs().size() - 1).seconds()), real ? "" : " simulated", time(o.durationSeconds()),
+          real && o.compare() && r.runs().size() < 2 ? " (the baseline did not run)" : "");
+    }
     line("");
   }
 
@@ -65,6 +70,9 @@ public final class Summary {
       line("%s: %,d forks in %.1f s: %,d allocated, %,d freed by exit, %,d died with their container; "
               + "%,d containers created, %,d destroyed", run.target(), c.forks(), run.seconds(), c.allocs(), c.frees(),
           c.diedWithContainer(), c.containersCreated(), c.containersDestroyed());
+      if (c.firstExhaustionSeconds() != null) {
+        line("  first exhausted fork at %.3f s; %,d exhausted in all", c.firstExhaustionSeconds(), c.exhausted());
+      }
       if (c.firstError() != null) {
         line("  first error: %s", c.firstError());
       }

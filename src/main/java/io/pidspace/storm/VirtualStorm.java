@@ -9,6 +9,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletionStage;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
 
@@ -33,6 +34,8 @@ final class VirtualStorm {
     PidMap map;
     int peak;
     double liveNanos; // integral of live pids over time (a long overflows in hours at large pid_max)
+    double intervalLiveNanos; // the same since the last sample
+    int intervalPeak; // the most live pids since the last sample, whichever container held the slot
     long changedAt;
   }
 
@@ -53,18 +56,21 @@ final class VirtualStorm {
   private long now;
   private long forks, allocs, frees, exhausted, diedWithContainer, created, destroyed;
   private long firstExhaustion = -1;
-  private long allocsAtSample, freesAtSample, sampledAt;
+  private long forksAtSample, allocsAtSample, freesAtSample, exhaustedAtSample, sampledAt;
+  private final CompletionStage<?> stop;
 
-  private VirtualStorm(Workload workload, Progress progress) {
+  private VirtualStorm(Workload workload, Progress progress, CompletionStage<?> stop) {
     this.workload = workload;
     this.options = workload.options();
     this.progress = progress;
+    this.stop = stop;
     this.rng = new SplittableRandom(options.seed());
     this.slots = new Slot[options.containers()];
     Arrays.setAll(slots, i -> new Slot());
   }
 
-  static StormReport.Run run(Workload workload, Progress progress) {
+  /** When {@code stop} completes first, the simulation ends at the virtual time it has reached. */
+  static StormReport.Run run(Workload workload, Progress progress, CompletionStage<?> stop) {
     StormOptions o = workload.options();
     long bytes = (long) o.containers() * o.pidMax() * Long.BYTES;
     if (bytes > Runtime.getRuntime().maxMemory() / 2) {
@@ -73,7 +79,7 @@ final class VirtualStorm {
               + "more than half the heap (%,d MB); lower --containers or --pid-max, or raise -Xmx",
           o.containers(), o.pidMax(), bytes >> 20, Runtime.getRuntime().maxMemory() >> 20));
     }
-    return new VirtualStorm(workload, progress).simulate();
+    return new VirtualStorm(workload, progress, stop).simulate();
   }
 
   private StormReport.Run simulate() {
@@ -83,7 +89,11 @@ final class VirtualStorm {
       startContainer(s);
     }
     schedule(sampleEvery, Kind.SAMPLE, 0, 0);
-    while (!events.isEmpty() && events.nextTime() <= end) {
+    for (long handled = 0; !events.isEmpty() && events.nextTime() <= end; handled++) {
+      if ((handled & 0xffff) == 0xffff && Storm.stopped(stop)) {
+        end = now;
+        break;
+      }
       now = events.nextTime();
       long e = events.poll();
       Kind kind = KINDS[(int) (e & 7)];
@@ -115,11 +125,11 @@ final class VirtualStorm {
       }
     }
     now = end;
-    for (int s = 0; s < slots.length; s++) {
-      endContainer(s);
-    }
     if (sampledAt < end) {
       sample();
+    }
+    for (int s = 0; s < slots.length; s++) {
+      endContainer(s);
     }
     return new StormReport.Run("pidspace core (virtual)", Workload.seconds(end), counts(), null, capacity(),
         series.build(slots.length));
@@ -178,6 +188,7 @@ final class VirtualStorm {
     }
     allocs++;
     slot.peak = Math.max(slot.peak, slot.map.allocated());
+    slot.intervalPeak = Math.max(slot.intervalPeak, slot.map.allocated());
     long exited = exitedAt[slot.map.space()][vpid];
     if (exited >= 0) {
       reuseMicros.recordValue((now - exited) / MICROS);
@@ -195,19 +206,35 @@ final class VirtualStorm {
 
   /** Adds the time the current live count lasted to the slot's integral; call before a change. */
   private void accrue(Slot slot) {
-    slot.liveNanos += (double) slot.map.allocated() * (now - slot.changedAt);
+    double liveNanos = (double) slot.map.allocated() * (now - slot.changedAt);
+    slot.liveNanos += liveNanos;
+    slot.intervalLiveNanos += liveNanos;
     slot.changedAt = now;
   }
 
+  /** The interval since the last sample: rates, the occupancy envelope across slots, live pids now. */
   private void sample() {
     double dt = Workload.seconds(now - sampledAt);
     int[] live = new int[slots.length];
+    int peak = 0;
+    double liveNanos = 0;
     for (int s = 0; s < slots.length; s++) {
-      live[s] = slots[s].map.allocated();
+      Slot slot = slots[s];
+      accrue(slot);
+      live[s] = slot.map.allocated();
+      peak = Math.max(peak, slot.intervalPeak);
+      liveNanos += slot.intervalLiveNanos;
+      slot.intervalPeak = live[s];
+      slot.intervalLiveNanos = 0;
     }
-    series.add(Workload.seconds(now), (allocs - allocsAtSample) / dt, (frees - freesAtSample) / dt, 0, 0, live);
+    double pidMax = options.pidMax();
+    series.add(new StormReport.Series.Sample(Workload.seconds(now), (forks - forksAtSample) / dt,
+        (allocs - allocsAtSample) / dt, (frees - freesAtSample) / dt, (exhausted - exhaustedAtSample) / dt,
+        100 * peak / pidMax, 100 * liveNanos / ((double) (now - sampledAt) * slots.length) / pidMax, 0, 0, live));
+    forksAtSample = forks;
     allocsAtSample = allocs;
     freesAtSample = frees;
+    exhaustedAtSample = exhausted;
     sampledAt = now;
     progress.update(now / 1_000_000, String.format(Locale.ROOT, "%,d forks", forks)
         + (exhausted > 0 ? String.format(Locale.ROOT, ", %,d exhausted", exhausted) : ""));
@@ -216,7 +243,7 @@ final class VirtualStorm {
   private StormReport.Counts counts() {
     double seconds = Workload.seconds(now);
     return new StormReport.Counts(forks, allocs, frees, exhausted, 0, 0, diedWithContainer, created, destroyed,
-        allocs / seconds, frees / seconds, null);
+        allocs / seconds, frees / seconds, firstExhaustion < 0 ? null : Workload.seconds(firstExhaustion), null);
   }
 
   private StormReport.Capacity capacity() {

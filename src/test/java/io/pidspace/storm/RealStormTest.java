@@ -89,7 +89,7 @@ class RealStormTest {
       }
     };
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> Storm.real(Args.options(SHORT), noIds, Progress.NONE));
+        () -> Storm.real(Args.options(SHORT), noIds, Progress.NONE, Storm.TO_THE_END));
     assertTrue(e.getMessage().contains("could not create its space"), e.getMessage());
     assertEquals(PidspaceException.Code.NO_SPACE_IDS_LEFT, refusal(e).code());
   }
@@ -108,7 +108,7 @@ class RealStormTest {
       assertTrue(storm <= MAX_STORMS, MAX_STORMS + " storms handed out " + allocs + " pids, freed " + frees
           + " by exit and replaced " + replaced + " containers: the target does not serve the storm");
       CheckingTarget checking = new CheckingTarget(target); // fresh counts per storm; closed by the caller
-      StormReport.Counts c = check(checking, Storm.real(options, checking, Progress.NONE), options);
+      StormReport.Counts c = check(checking, Storm.real(options, checking, Progress.NONE, Storm.TO_THE_END), options);
       allocs += c.allocs();
       frees += c.frees();
       replaced += c.containersCreated() - options.containers();

@@ -21,7 +21,8 @@ class VirtualStormTest {
     String[] args = Stream.concat(Arrays.stream(SMALL), Arrays.stream(extra))
         .toArray(String[]::new);
     StormOptions options = Args.options(args);
-    return new StormReport(StormReport.SCHEMA, options, null, List.of(Storm.virtual(options, Progress.NONE)), null);
+    return Storm.run(options, () -> { throw new AssertionError("the virtual clock drives no target"); }, Progress.NONE,
+        Storm.TO_THE_END);
   }
 
   @Test
