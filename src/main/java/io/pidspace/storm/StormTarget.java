@@ -43,18 +43,14 @@ public interface StormTarget extends AutoCloseable {
 
   /**
    * pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit.
-   * H2 closes its databases on the JVM's shutdown hook, which after Ctrl-C failed every write of
-   * the storm's drain: the database closes with the target instead.
+   * The database closes with the target, not on the JVM's shutdown hook (reference.conf), so the
+   * storm's drain after Ctrl-C is still stored.
    */
   static StormTarget durable(Path dataDir) {
     Config config = ConfigFactory.parseMap(Map.of(
         "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off",
         "pidspace.persistence", "jdbc",
         "pidspace.data-dir", dataDir.toAbsolutePath().toString()));
-    String url = config.withFallback(ConfigFactory.defaultReferenceUnresolved()).resolve().getString("pidspace.jdbc.url");
-    if (url.startsWith("jdbc:h2:")) {
-      config = ConfigFactory.parseMap(Map.of("pidspace.jdbc.url", url + ";DB_CLOSE_ON_EXIT=FALSE")).withFallback(config);
-    }
     return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(config));
   }
 
