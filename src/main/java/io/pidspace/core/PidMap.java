@@ -463,6 +463,11 @@ public final class PidMap {
     place(hold);
   }
 
+  /** Restores the last hold id from a snapshot (released holds leave no other trace of it). */
+  public void restoreLastHold(int last) {
+    lastHold = Math.max(lastHold, last);
+  }
+
   /** Applies a stored {@link HoldReleased}. @throws IllegalStateException if there is no such hold */
   public void applyRelease(int hold) {
     if (!holds.containsKey(hold)) {

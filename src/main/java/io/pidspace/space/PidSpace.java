@@ -23,6 +23,7 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -56,6 +57,12 @@ public final class PidSpace {
   /** From the registry only: destroy the space as {@code generation}, if that is newer than its own. */
   public record Destroy(long generation, ActorRef<Status> replyTo) implements Command {}
 
+  /**
+   * From the registry only: import the space as {@code generation} exactly as {@code image}
+   * says, if it does not exist and that is newer than its own (a create that carries its state).
+   */
+  public record Import(long generation, SpaceImage image, ActorRef<Status> replyTo) implements Command {}
+
   /** Whether the space exists and at which generation; changes nothing. */
   public record Inspect(ActorRef<Status> replyTo) implements Command {}
 
@@ -65,11 +72,13 @@ public final class PidSpace {
   /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
   public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public enum Kind { ALLOC, FREE, LOOKUP, STATS }
+  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT }
 
   /**
    * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
-   * for {@code FREE} and {@code LOOKUP}. Its caller gives up at {@code deadline} (epoch millis):
+   * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
+   * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
+   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}. Its caller gives up at {@code deadline} (epoch millis):
    * a request that reaches the space later is answered unavailable and changes nothing.
    */
   public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
@@ -77,12 +86,18 @@ public final class PidSpace {
   /**
    * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
    * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
-   * {@code stats}.
+   * {@code stats}; for {@code ALLOC_AT} the global pids in the order asked, for {@code HOLD} the
+   * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
+   * {@code EXPORT} the {@code image}.
    */
-  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats)
-      implements CborSerializable {
+  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
+      SpaceImage image) implements CborSerializable {
     static Outcome refused(PidspaceException reason) {
-      return new Outcome(reason.toWire(), null, null, null, null);
+      return new Outcome(reason.toWire(), null, null, null, null, null);
+    }
+
+    static Outcome pids(int[] pids) {
+      return new Outcome(null, pids, null, null, null, null);
     }
   }
 
@@ -136,6 +151,20 @@ public final class PidSpace {
       int pidMax = layout.checkPidMax(cmd.pidMax);
       return new Decision(List.of(new SpaceEvent.SpaceCreated(cmd.generation, pidMax)),
           () -> cmd.replyTo.tell(status(state)));
+    } else if (command instanceof Import cmd) {
+      if (space == PidLayout.DEFAULT_SPACE || state.exists() || cmd.generation <= state.generation()) {
+        Status status = status(state);
+        return Decision.reply(() -> cmd.replyTo.tell(status));
+      }
+      try {
+        PidMap.fromImage(layout, space, cmd.image); // checked again here: the event must apply
+      } catch (PidspaceException invalid) {
+        // only a caller that bypassed the facade's check gets here; the registry logs the refusal
+        Status status = status(state);
+        return Decision.reply(() -> cmd.replyTo.tell(status));
+      }
+      return new Decision(List.of(new SpaceEvent.SpaceImported(cmd.generation, cmd.image)),
+          () -> cmd.replyTo.tell(status(state)));
     } else if (command instanceof Destroy cmd) {
       if (space == PidLayout.DEFAULT_SPACE || cmd.generation <= state.generation()) {
         Status status = status(state);
@@ -162,23 +191,45 @@ public final class PidSpace {
     PidMap map = state.map();
     PidMap.Run changes = map.begin();
     long now = System.currentTimeMillis();
+    changes.expireHolds(now); // before anything is decided: durable expiry, also after a crash
     for (Op op : run.ops) {
       outcomes.add(now > op.deadline
           ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
           : decideOp(map, changes, op));
     }
-    int[] changed = changes.changes();
+    List<PidMap.Step> record = changes.records();
     if (!keep) {
       changes.rollback();
     }
     Outcomes answer = new Outcomes(outcomes);
-    if (changed.length == 0) {
+    if (record.isEmpty()) {
       return Decision.reply(() -> run.replyTo.tell(answer));
     }
-    List<SpaceEvent> events = state.recorded() || !settings.durable()
-        ? List.of(new SpaceEvent.PidsChanged(changed))
-        : List.of(new SpaceEvent.SpaceCreated(0, map.pidMax()), new SpaceEvent.PidsChanged(changed));
+    List<SpaceEvent> events = new ArrayList<>();
+    if (!state.recorded() && settings.durable()) {
+      events.add(new SpaceEvent.SpaceCreated(0, map.pidMax())); // rolled back: the pid_max it started with
+    }
+    record.forEach(step -> events.add(event(step)));
     return new Decision(events, () -> run.replyTo.tell(answer));
+  }
+
+  private static SpaceEvent event(PidMap.Step step) {
+    if (step instanceof PidMap.Pids p) {
+      return new SpaceEvent.PidsChanged(p.changes());
+    } else if (step instanceof PidMap.HoldPlaced h) {
+      return new SpaceEvent.HoldPlaced(h.hold());
+    } else if (step instanceof PidMap.HoldReleased r) {
+      return new SpaceEvent.HoldReleased(r.hold());
+    } else if (step instanceof PidMap.PidMaxSet m) {
+      return new SpaceEvent.PidMaxChanged(m.pidMax());
+    }
+    throw new IllegalArgumentException("unexpected step " + step);
+  }
+
+  /** Whether a run's own change: in memory, the map holds it already. */
+  private static boolean ofRun(SpaceEvent event) {
+    return event instanceof SpaceEvent.PidsChanged || event instanceof SpaceEvent.HoldPlaced
+        || event instanceof SpaceEvent.HoldReleased || event instanceof SpaceEvent.PidMaxChanged;
   }
 
   private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
@@ -196,7 +247,40 @@ public final class PidSpace {
         for (int i = 0; i < n; i++) {
           pids[i] = layout.encode(space, vpids[i]);
         }
-        return new Outcome(null, pids, null, null, null);
+        return Outcome.pids(pids);
+      }
+      case ALLOC_AT -> {
+        PidspaceException refusal = changes.allocAt(op.pids, op.count);
+        if (refusal != null) {
+          return Outcome.refused(refusal);
+        }
+        int[] pids = new int[op.pids.length];
+        for (int i = 0; i < pids.length; i++) {
+          pids[i] = layout.encode(space, op.pids[i]);
+        }
+        return Outcome.pids(pids);
+      }
+      case HOLD -> {
+        try {
+          return Outcome.pids(new int[] {changes.hold(op.pids, System.currentTimeMillis() + op.count)});
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case RELEASE -> {
+        PidspaceException refusal = changes.release(op.count);
+        return refusal == null ? Outcome.pids(new int[0]) : Outcome.refused(refusal);
+      }
+      case PID_MAX -> {
+        try {
+          changes.setPidMax(op.count);
+          return new Outcome(null, null, null, null, map.stats(), null);
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case EXPORT -> {
+        return new Outcome(null, null, null, null, null, map.image());
       }
       case FREE -> {
         int[] freed = new int[op.pids.length];
@@ -210,14 +294,14 @@ public final class PidSpace {
             refused.add(FreeResult.Refusal.of(pid, refusal));
           }
         }
-        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null);
+        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null);
       }
       case LOOKUP -> {
         int pid = op.pids[0];
-        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null);
+        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null);
       }
       case STATS -> {
-        return new Outcome(null, null, null, null, map.stats());
+        return new Outcome(null, null, null, null, map.stats(), null);
       }
       default -> throw new IllegalArgumentException("unexpected request " + op.kind);
     }
@@ -248,7 +332,7 @@ public final class PidSpace {
       return newReceiveBuilder().onAnyMessage(command -> {
         Decision decision = logic.decide(state, command, true);
         for (SpaceEvent event : decision.events) {
-          if (!(event instanceof SpaceEvent.PidsChanged)) {
+          if (!ofRun(event)) {
             state.apply(event); // a run's changes are in the map already
           }
         }

@@ -1,6 +1,7 @@
 package io.pidspace.space;
 
 import io.pidspace.core.CborSerializable;
+import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import java.io.ByteArrayOutputStream;
@@ -8,6 +9,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -65,6 +67,16 @@ final class SpaceState {
     } else if (event instanceof SpaceEvent.SpaceDestroyed e) {
       map = null;
       generation = e.generation();
+    } else if (event instanceof SpaceEvent.HoldPlaced e) {
+      map.applyHold(e.hold());
+    } else if (event instanceof SpaceEvent.HoldReleased e) {
+      map.applyRelease(e.hold());
+    } else if (event instanceof SpaceEvent.PidMaxChanged e) {
+      map.applyPidMax(e.pidMax());
+    } else if (event instanceof SpaceEvent.SpaceImported e) {
+      map = PidMap.fromImage(layout, space, e.image());
+      generation = e.generation();
+      recorded = true;
     }
     return this;
   }
@@ -72,13 +84,15 @@ final class SpaceState {
   /**
    * The stored form of a space: its bound, cursor, generation and live vpids as a RoaringBitmap
    * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
-   * 0 means the space does not exist.
+   * 0 means the space does not exist. {@code holds} and {@code lastHold} are absent (null, 0) in
+   * snapshots of older builds.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation) implements CborSerializable {}
+  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold)
+      implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation);
+      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0);
     }
     RoaringBitmap bits = new RoaringBitmap();
     map.forEachAllocated(bits::add);
@@ -89,7 +103,7 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation);
+    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, map.holds(), map.lastHold());
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
@@ -102,8 +116,11 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException("snapshot of space " + space + " is corrupt", e);
     }
-    return new SpaceState(layout, space,
-        PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray()),
-        snapshot.generation(), true);
+    PidMap map = PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray());
+    if (snapshot.holds() != null) {
+      snapshot.holds().forEach(map::applyHold);
+      map.restoreLastHold(snapshot.lastHold());
+    }
+    return new SpaceState(layout, space, map, snapshot.generation(), true);
   }
 }
