@@ -10,7 +10,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.api.SpaceListing;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
+import java.util.Base64;
 import java.util.List;
 
 /** The JSON shapes the API answers with (docs/http.md); Jackson writes records field by field. */
@@ -63,6 +65,21 @@ final class ApiJson {
   record Spaces(List<Listed> spaces) {}
 
   record Pids(int[] pids) {}
+
+  record HoldId(String hold) {}
+
+  /** A hold in a document: its id (a string, as the API hands it out), its vpids, and its end in epoch millis. */
+  record HoldJson(String id, int[] vpids, long expiresAt) {}
+
+  /** A whole space as export gives it and import takes it; {@code allocated} is a portable RoaringBitmap in base64. */
+  record Document(int format, int shift, int pidMax, int lastPid, String allocated, List<HoldJson> holds, int lastHold) {
+    static Document of(SpaceImage image) {
+      return new Document(image.format(), image.shift(), image.pidMax(), image.lastPid(),
+          Base64.getEncoder().encodeToString(image.allocated()),
+          image.holds().stream().map(h -> new HoldJson(Integer.toString(h.id()), h.vpids(), h.expiresAt())).toList(),
+          image.lastHold());
+    }
+  }
 
   record Refusal(int pid, String error, String message) {}
 
