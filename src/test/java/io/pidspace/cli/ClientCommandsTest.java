@@ -101,6 +101,48 @@ class ClientCommandsTest {
   }
 
   @Test
+  void exactVpidsHoldsPidMaxExportImport_throughTheClientCommands() throws Exception {
+    Run created = client("spaces", "create", "--id", "60", "--pid-max", "1000");
+    assertEquals(0, created.status(), created.err());
+    int base = 60 << 22;
+    Run at = client("alloc", "60", "--vpid", "700", "--vpid", "5");
+    assertEquals(List.of(String.valueOf(base | 700), String.valueOf(base | 5)), at.lines());
+    Run taken = client("alloc", "60", "--vpid", "5,6");
+    assertEquals(1, taken.status());
+    assertEquals("pidspace alloc: vpid 5 of space 60 is in use (pid-in-use)", taken.err().strip());
+
+    Run held = client("holds", "add", "60", "--vpid", "2,3", "--ttl", "1h");
+    assertEquals(0, held.status(), held.err());
+    String hold = held.out().strip();
+    assertEquals(List.of(String.valueOf(base | 4)), client("alloc", "60").lines());
+    assertEquals(List.of(String.valueOf(base | 2)), client("alloc", "60", "--vpid", "2", "--hold", hold).lines());
+    assertEquals(2, client("alloc", "60", "--hold", hold).status());
+    assertEquals("released hold " + hold, client("holds", "release", "60", hold).out().strip());
+
+    Run lowered = client("spaces", "set-pid-max", "60", "600");
+    assertEquals(1, lowered.status());
+    assertTrue(lowered.err().contains("vpid 700 is allocated (pid-in-use)"), lowered.err());
+    Run raised = client("spaces", "set-pid-max", "60", "5000");
+    assertEquals(List.of("SPACE   PID_MAX ALLOCATED  LAST_PID PAGES", "   60      5000         4         4     1"), raised.lines());
+
+    Run exported = client("spaces", "export", "60");
+    assertEquals(0, exported.status(), exported.err());
+    JsonNode document = JSON.readTree(exported.out());
+    assertEquals(5000, document.get("pidMax").asInt());
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("space", ".json");
+    java.nio.file.Files.writeString(file, exported.out());
+    Run imported = client("spaces", "import", file.toString(), "--id", "61");
+    assertEquals("imported space 61 (pid_max 5000, 4 allocated)", imported.out().strip());
+    assertEquals(List.of(String.valueOf(base | 6)), client("alloc", "60").lines());
+    assertEquals(List.of(String.valueOf((61 << 22) | 6)), client("alloc", "61").lines());
+    Run again = client("spaces", "import", file.toString(), "--id", "61");
+    assertEquals("pidspace spaces import: space 61 already exists (space-id-in-use)", again.err().strip());
+    java.nio.file.Files.writeString(file, "{\"format\": 1}");
+    assertTrue(client("spaces", "import", file.toString()).err().contains("(bad-request)"));
+    java.nio.file.Files.delete(file);
+  }
+
+  @Test
   void spacesDestroy_removesTheSpace() {
     int id = createSpace();
     Run destroyed = client("spaces", "destroy", String.valueOf(id));
