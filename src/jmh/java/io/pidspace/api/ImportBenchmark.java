@@ -53,7 +53,7 @@ public class ImportBenchmark {
     }
     ByteBuffer bytes = ByteBuffer.allocate(live.serializedSizeInBytes());
     live.serialize(bytes);
-    image = new SpaceImage(SpaceImage.FORMAT, 22, 4_194_304, live.last(), bytes.array(), List.of(), 0);
+    image = new SpaceImage(SpaceImage.FORMAT, 22, 4_194_304, live.last(), bytes.array(), List.of(), 0, 0, null, null);
   }
 
   @TearDown(Level.Trial)

@@ -227,7 +227,15 @@ public final class PidAuthority implements Extension, AutoCloseable {
     return router.setPidMax(space, pidMax);
   }
 
-  /** The whole space as one portable document: pid_max, last_pid, live vpids and holds. */
+  /**
+   * The space's reuse delay (issue 11; default off, the seed's rule): a vpid freed from now on is
+   * skipped by next-fit for {@code delay} (alloc-at may still take it). {@link Duration#ZERO} turns it off.
+   */
+  public CompletionStage<SpaceStats> setReuseDelay(int space, Duration delay) {
+    return router.setReuseDelay(space, delay);
+  }
+
+  /** The whole space as one portable document: pid_max, last_pid, live vpids, holds, reuse delay and cooling vpids. */
   public CompletionStage<SpaceImage> exportSpace(int space) {
     return router.export(space);
   }

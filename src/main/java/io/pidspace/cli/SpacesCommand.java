@@ -15,7 +15,8 @@ import picocli.CommandLine.Parameters;
     description = {"Lists a node's spaces with their stats; its subcommands create, show, destroy,",
         "export and import one and set its pid_max."},
     subcommands = {SpacesCommand.Create.class, SpacesCommand.Show.class, SpacesCommand.Destroy.class,
-        SpacesCommand.Export.class, SpacesCommand.Import.class, SpacesCommand.SetPidMax.class})
+        SpacesCommand.Export.class, SpacesCommand.Import.class, SpacesCommand.SetPidMax.class,
+        SpacesCommand.SetReuseDelay.class})
 final class SpacesCommand extends ClientCommand {
 
   @Override
@@ -126,6 +127,23 @@ final class SpacesCommand extends ClientCommand {
     @Override
     int run(ApiClient api) throws ApiClient.NoAnswer {
       return print(api.patch("/v1/spaces/" + space, Json.object("pidMax", pidMax)), stats -> table(List.of(stats)));
+    }
+  }
+
+  @Command(name = "set-reuse-delay", mixinStandardHelpOptions = true,
+      description = "Sets how long a freed vpid is kept from next-fit (0s: off, the default).")
+  static final class SetReuseDelay extends ClientCommand {
+
+    @Parameters(index = "0", paramLabel = "SPACE", description = "The space id.")
+    int space;
+
+    @Parameters(index = "1", paramLabel = "DELAY", description = "A number and ms, s, m or h, e.g. 30s.")
+    String delay;
+
+    @Override
+    int run(ApiClient api) throws ApiClient.NoAnswer {
+      return print(api.patch("/v1/spaces/" + space, Json.object("reuseDelay", delay)),
+          stats -> "space " + space + ": freed vpids wait " + delay + " before next-fit hands them out again");
     }
   }
 

@@ -63,6 +63,14 @@ public final class PidMap {
   private final TreeMap<Integer, HeldVpids> holds = new TreeMap<>();
   private final Map<Integer, Integer> heldBy = new HashMap<>();
   private int lastHold;
+  // The optional reuse delay (millis; 0 is the seed's rule): a vpid freed at t is skipped by
+  // next-fit until t + delay. When each freed vpid cools down until, and the time decisions are made at.
+  private long reuseDelay;
+  private final Map<Integer, Long> coolingUntil = new HashMap<>();
+  private long clock;
+
+  /** The longest reuse delay a space may have. */
+  public static final long MAX_REUSE_DELAY = 86_400_000L;
 
   private record HeldVpids(TreeSet<Integer> vpids, long expiresAt) {
     HeldVpids copy() {
@@ -245,6 +253,11 @@ public final class PidMap {
 
   public record PidMaxSet(int pidMax) implements Step {}
 
+  public record ReuseDelaySet(long reuseDelay) implements Step {}
+
+  /** Vpids freed in the run while a reuse delay was on, each cooling down until its {@code until} (epoch millis). */
+  public record Cooled(int[] vpids, long[] until) implements Step {}
+
   /** One run of requests being decided; see {@link #begin()}. */
   public final class Run {
     private final int lastPidBefore = lastPid;
@@ -256,6 +269,11 @@ public final class PidMap {
     // The holds as they were, copied when the run first touches them.
     private TreeMap<Integer, HeldVpids> holdsBefore;
     private int lastHoldBefore;
+    private final long reuseDelayBefore = reuseDelay;
+    // vpids this run set cooling, with what each had before (null: none), to record and to undo
+    private final List<Integer> cooled = new ArrayList<>();
+    private final List<Long> cooledUntil = new ArrayList<>();
+    private final List<Long> cooledBefore = new ArrayList<>();
 
     private Run() {}
 
@@ -268,14 +286,39 @@ public final class PidMap {
       return k;
     }
 
-    /** Frees {@code vpid}, or says why it cannot be freed and changes nothing. */
+    /** Frees {@code vpid}, or says why it cannot be freed and changes nothing; with a reuse delay it cools down. */
     public PidspaceException free(int vpid) {
       PidspaceException refusal = checkFree(vpid);
       if (refusal == null) {
         clear(vpid);
         record(-vpid);
+        if (reuseDelay > 0) {
+          long until = clock + reuseDelay;
+          cooled.add(vpid);
+          cooledUntil.add(until);
+          cooledBefore.add(coolingUntil.put(vpid, until));
+        }
       }
       return refusal;
+    }
+
+    /**
+     * Sets the run's clock (epoch millis): holds whose end has passed are released, vpids whose
+     * reuse delay has passed are free for next-fit again, and vpids freed now cool down from it.
+     */
+    public void at(long now) {
+      clock = now;
+      coolingUntil.values().removeIf(until -> until <= now); // only decisions read them: nothing to record
+      expireHolds(now);
+    }
+
+    /** Sets the reuse delay (millis, 0 for off): vpids freed from now on are skipped by next-fit that long. */
+    public void setReuseDelay(long millis) {
+      if (millis < 0 || millis > MAX_REUSE_DELAY) {
+        throw PidspaceException.outOfRange("reuseDelay must be within 0.." + MAX_REUSE_DELAY / 3_600_000 + " h");
+      }
+      reuseDelay = millis;
+      step(new ReuseDelaySet(millis));
     }
 
     /**
@@ -375,6 +418,10 @@ public final class PidMap {
       if (n > from) {
         out.add(new Pids(Arrays.copyOfRange(changes, from, n)));
       }
+      if (!cooled.isEmpty()) { // only decisions read them, so after the frees they follow is soon enough
+        out.add(new Cooled(cooled.stream().mapToInt(Integer::intValue).toArray(),
+            cooledUntil.stream().mapToLong(Long::longValue).toArray()));
+      }
       return out;
     }
 
@@ -390,6 +437,18 @@ public final class PidMap {
       }
       lastPid = lastPidBefore;
       pidMax = pidMaxBefore;
+      reuseDelay = reuseDelayBefore;
+      for (int i = cooled.size() - 1; i >= 0; i--) {
+        Long before = cooledBefore.get(i);
+        if (before == null) {
+          coolingUntil.remove(cooled.get(i));
+        } else {
+          coolingUntil.put(cooled.get(i), before);
+        }
+      }
+      cooled.clear();
+      cooledUntil.clear();
+      cooledBefore.clear();
       if (holdsBefore != null) {
         holds.clear();
         heldBy.clear();
@@ -474,6 +533,40 @@ public final class PidMap {
       throw new IllegalStateException("space " + space + " has no hold " + hold + " to release");
     }
     unplace(hold);
+  }
+
+  /** Applies a stored {@link ReuseDelaySet}. */
+  public void applyReuseDelay(long millis) {
+    if (millis < 0 || millis > MAX_REUSE_DELAY) {
+      throw new IllegalStateException("reuse delay " + millis + " does not fit space " + space);
+    }
+    reuseDelay = millis;
+  }
+
+  /** Applies a stored {@link Cooled}. */
+  public void applyCooled(int[] vpids, long[] until) {
+    if (vpids.length != until.length) {
+      throw new IllegalStateException("a cooling record of space " + space + " is corrupt");
+    }
+    for (int i = 0; i < vpids.length; i++) {
+      coolingUntil.put(vpids[i], until[i]);
+    }
+  }
+
+  public long reuseDelay() {
+    return reuseDelay;
+  }
+
+  /** The vpids still cooling down at the map's clock, ascending, with their ends: {@code [vpids, until]}. */
+  public long[][] cooling() {
+    int[] vpids = coolingUntil.entrySet().stream().filter(e -> e.getValue() > clock)
+        .mapToInt(Map.Entry::getKey).sorted().toArray();
+    long[][] out = new long[2][vpids.length];
+    for (int i = 0; i < vpids.length; i++) {
+      out[0][i] = vpids[i];
+      out[1][i] = coolingUntil.get(vpids[i]);
+    }
+    return out;
   }
 
   /** Applies a stored {@link PidMaxSet}. @throws IllegalStateException if it does not fit */
@@ -631,7 +724,9 @@ public final class PidMap {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new SpaceImage(SpaceImage.FORMAT, layout.shift(), pidMax, lastPid, bytes.toByteArray(), holds(), lastHold);
+    long[][] cooling = cooling();
+    return new SpaceImage(SpaceImage.FORMAT, layout.shift(), pidMax, lastPid, bytes.toByteArray(), holds(), lastHold,
+        reuseDelay, Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1]);
   }
 
   /**
@@ -677,6 +772,21 @@ public final class PidMap {
       map.place(hold);
     }
     map.lastHold = image.lastHold();
+    if (image.reuseDelay() < 0 || image.reuseDelay() > MAX_REUSE_DELAY) {
+      throw PidspaceException.badRequest("the document's reuseDelay must be within 0.." + MAX_REUSE_DELAY + " ms");
+    }
+    map.reuseDelay = image.reuseDelay();
+    int[] cooling = image.cooling() == null ? new int[0] : image.cooling();
+    long[] until = image.coolingUntil() == null ? new long[0] : image.coolingUntil();
+    if (cooling.length != until.length) {
+      throw PidspaceException.badRequest("the document's cooling vpids and their ends must pair up");
+    }
+    for (int i = 0; i < cooling.length; i++) {
+      if (cooling[i] < 1 || cooling[i] >= image.pidMax()) {
+        throw PidspaceException.badRequest("the document's cooling vpids must be within 1..pidMax-1");
+      }
+      map.coolingUntil.put(cooling[i], until[i]);
+    }
     return map;
   }
 
@@ -769,13 +879,18 @@ public final class PidMap {
     return n;
   }
 
-  /** Lowest clear bit in {@code [from, to)} that no hold reserves, or {@link #NONE}. */
+  /** Lowest clear bit in {@code [from, to)} that no hold reserves and that is not cooling down, or {@link #NONE}. */
   private int findUnheld(int from, int to) {
     int v = findFree(from, to);
-    while (v != NONE && !heldBy.isEmpty() && heldBy.containsKey(v)) {
+    while (v != NONE && (!heldBy.isEmpty() && heldBy.containsKey(v) || !coolingUntil.isEmpty() && isCooling(v))) {
       v = findFree(v + 1, to);
     }
     return v;
+  }
+
+  private boolean isCooling(int v) {
+    Long until = coolingUntil.get(v);
+    return until != null && until > clock;
   }
 
   /** Lowest clear bit in {@code [from, to)}, or {@link #NONE}; scans whole words, skips full pages. */

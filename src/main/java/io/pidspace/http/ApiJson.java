@@ -72,14 +72,18 @@ final class ApiJson {
   record HoldJson(String id, int[] vpids, long expiresAt) {}
 
   /** A whole space as export gives it and import takes it; {@code allocated} is a portable RoaringBitmap in base64. */
-  record Document(int format, int shift, int pidMax, int lastPid, String allocated, List<HoldJson> holds, int lastHold) {
+  record Document(int format, int shift, int pidMax, int lastPid, String allocated, List<HoldJson> holds, int lastHold,
+      long reuseDelay, Cooling cooling) {
     static Document of(SpaceImage image) {
       return new Document(image.format(), image.shift(), image.pidMax(), image.lastPid(),
           Base64.getEncoder().encodeToString(image.allocated()),
           image.holds().stream().map(h -> new HoldJson(Integer.toString(h.id()), h.vpids(), h.expiresAt())).toList(),
-          image.lastHold());
+          image.lastHold(), image.reuseDelay(), new Cooling(image.cooling(), image.coolingUntil()));
     }
   }
+
+  /** Vpids still cooling down after a free (reuse delay), each with its end in epoch millis. */
+  record Cooling(int[] vpids, long[] until) {}
 
   record Refusal(int pid, String error, String message) {}
 

@@ -166,7 +166,7 @@ final class PidspaceRoutes extends AllDirectives {
     if (given == null || given.length == 0 || request.text("ttl") == null) {
       throw PidspaceException.badRequest("the body must be {\"vpids\": [vpids], \"ttl\": \"30s\"} with at least one vpid");
     }
-    Duration ttl = ttl(request.text("ttl"));
+    Duration ttl = duration(request.text("ttl"), "ttl");
     return authority.hold(space, vpids(given), ttl).thenApply(hold ->
         json(StatusCodes.CREATED, new ApiJson.HoldId(Integer.toString(hold)))
             .addHeader(Location.create("/v1/spaces/" + space + "/holds/" + hold)));
@@ -176,14 +176,23 @@ final class PidspaceRoutes extends AllDirectives {
     return authority.release(spaceId(id), holdId(hold)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
-  /** {@code {"pidMax": M}}: the space's new pid_max; answers its stats. */
+  /**
+   * {@code {"pidMax": M}}: the space's new pid_max; {@code {"reuseDelay": "30s"}}: its reuse delay
+   * ("0s" for off); both in one body are two changes, pid_max first. Answers its stats.
+   */
   private CompletionStage<HttpResponse> setPidMax(String id, ByteString body) {
     int space = spaceId(id);
-    Long pidMax = RequestReader.object(body, List.of(Field.number("pidMax"))).number("pidMax");
-    if (pidMax == null) {
-      throw PidspaceException.badRequest("the body must be {\"pidMax\": M}");
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.number("pidMax"), Field.text("reuseDelay", 20)));
+    Long pidMax = request.number("pidMax");
+    String reuseDelay = request.text("reuseDelay");
+    if (pidMax == null && reuseDelay == null) {
+      throw PidspaceException.badRequest("the body must be {\"pidMax\": M} or {\"reuseDelay\": \"30s\"} or both");
     }
-    return authority.setPidMax(space, pidMax(pidMax)).thenApply(stats -> json(StatusCodes.OK, ApiJson.Space.of(stats)));
+    Integer max = pidMax == null ? null : pidMax(pidMax);
+    Duration delay = reuseDelay == null ? null : duration(reuseDelay, "reuseDelay");
+    CompletionStage<?> first = max == null ? CompletableFuture.completedFuture(null) : authority.setPidMax(space, max);
+    return first.thenCompose(done -> delay == null ? authority.stats(space) : authority.setReuseDelay(space, delay))
+        .thenApply(stats -> json(StatusCodes.OK, ApiJson.Space.of(stats)));
   }
 
   private CompletionStage<HttpResponse> export(String id) {
@@ -192,7 +201,8 @@ final class PidspaceRoutes extends AllDirectives {
 
   private static final List<Field> DOCUMENT = List.of(
       Field.number("format"), Field.number("shift"), Field.number("pidMax"), Field.number("lastPid"),
-      Field.text("allocated", (int) MAX_IMPORT_BODY), Field.number("lastHold"),
+      Field.text("allocated", (int) MAX_IMPORT_BODY), Field.number("lastHold"), Field.number("reuseDelay"),
+      Field.object("cooling", List.of(Field.numbers("vpids", Integer.MAX_VALUE), Field.numbers("until", Integer.MAX_VALUE))),
       Field.objects("holds", MAX_HOLDS, List.of(Field.text("id", 10), Field.numbers("vpids", Integer.MAX_VALUE),
           Field.number("expiresAt"))));
 
@@ -234,10 +244,19 @@ final class PidspaceRoutes extends AllDirectives {
       }
       parsed.add(new Hold(holdId(hold.text("id")), vpids, hold.number("expiresAt")));
     }
+    RequestReader.Body cooling = document.object("cooling");
+    long[] coolingVpids = cooling == null || cooling.numbers("vpids") == null ? new long[0] : cooling.numbers("vpids");
+    long[] coolingUntil = cooling == null || cooling.numbers("until") == null ? new long[0] : cooling.numbers("until");
+    int[] vpids = new int[coolingVpids.length];
+    for (int i = 0; i < vpids.length; i++) {
+      vpids[i] = intField(coolingVpids[i], "document.cooling.vpids[" + i + "]");
+    }
+    Long reuseDelay = document.number("reuseDelay");
     return new SpaceImage(intField(document.number("format"), "document.format"),
         intField(document.number("shift"), "document.shift"), intField(document.number("pidMax"), "document.pidMax"),
         intField(document.number("lastPid"), "document.lastPid"), bits, parsed,
-        intField(document.number("lastHold"), "document.lastHold"));
+        intField(document.number("lastHold"), "document.lastHold"), reuseDelay == null ? 0 : reuseDelay, vpids,
+        coolingUntil);
   }
 
   private static int intField(Long value, String name) {
@@ -271,14 +290,14 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}: digits and a unit, nothing else. */
-  private static Duration ttl(String text) {
+  private static Duration duration(String text, String name) {
     int digits = 0;
     while (digits < text.length() && text.charAt(digits) >= '0' && text.charAt(digits) <= '9') {
       digits++;
     }
     String unit = text.substring(digits);
     if (digits == 0 || digits > 9 || !List.of("ms", "s", "m", "h").contains(unit)) {
-      throw PidspaceException.badRequest("ttl must be a whole number with a unit: ms, s, m or h (\"30s\")");
+      throw PidspaceException.badRequest(name + " must be a whole number with a unit: ms, s, m or h (\"30s\")");
     }
     long n = Long.parseLong(text.substring(0, digits));
     return switch (unit) {

@@ -7,6 +7,7 @@ import akka.actor.typed.Props;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
@@ -129,6 +130,18 @@ public final class PidRouter {
       return CompletableFuture.failedFuture(refusal);
     }
     return submit(space, PidSpace.Kind.PID_MAX, pidMax, null).thenApply(PidSpace.Outcome::stats);
+  }
+
+  /** Sets the space's reuse delay: vpids freed from now on are skipped by next-fit that long (zero: off). */
+  public CompletableFuture<SpaceStats> setReuseDelay(int space, Duration delay) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null && (delay.isNegative() || delay.toMillis() > PidMap.MAX_REUSE_DELAY)) {
+      refusal = PidspaceException.outOfRange("reuseDelay must be within 0.." + PidMap.MAX_REUSE_DELAY / 3_600_000 + " h");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.REUSE_DELAY, (int) delay.toMillis(), null).thenApply(PidSpace.Outcome::stats);
   }
 
   /** The whole space as a portable document. */

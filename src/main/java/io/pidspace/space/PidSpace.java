@@ -72,13 +72,14 @@ public final class PidSpace {
   /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
   public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT }
+  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY }
 
   /**
    * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
    * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
    * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
-   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}. Its caller gives up at {@code deadline} (epoch millis):
+   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}; the reuse
+   * delay in milliseconds for {@code REUSE_DELAY}. Its caller gives up at {@code deadline} (epoch millis):
    * a request that reaches the space later is answered unavailable and changes nothing.
    */
   public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
@@ -191,7 +192,7 @@ public final class PidSpace {
     PidMap map = state.map();
     PidMap.Run changes = map.begin();
     long now = System.currentTimeMillis();
-    changes.expireHolds(now); // before anything is decided: durable expiry, also after a crash
+    changes.at(now); // before anything is decided: durable hold expiry (also after a crash) and the reuse delay's clock
     for (Op op : run.ops) {
       outcomes.add(now > op.deadline
           ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
@@ -222,6 +223,10 @@ public final class PidSpace {
       return new SpaceEvent.HoldReleased(r.hold());
     } else if (step instanceof PidMap.PidMaxSet m) {
       return new SpaceEvent.PidMaxChanged(m.pidMax());
+    } else if (step instanceof PidMap.ReuseDelaySet d) {
+      return new SpaceEvent.ReuseDelayChanged(d.reuseDelay());
+    } else if (step instanceof PidMap.Cooled c) {
+      return new SpaceEvent.PidsCooled(c.vpids(), c.until());
     }
     throw new IllegalArgumentException("unexpected step " + step);
   }
@@ -229,7 +234,8 @@ public final class PidSpace {
   /** Whether a run's own change: in memory, the map holds it already. */
   private static boolean ofRun(SpaceEvent event) {
     return event instanceof SpaceEvent.PidsChanged || event instanceof SpaceEvent.HoldPlaced
-        || event instanceof SpaceEvent.HoldReleased || event instanceof SpaceEvent.PidMaxChanged;
+        || event instanceof SpaceEvent.HoldReleased || event instanceof SpaceEvent.PidMaxChanged
+        || event instanceof SpaceEvent.ReuseDelayChanged || event instanceof SpaceEvent.PidsCooled;
   }
 
   private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
@@ -274,6 +280,14 @@ public final class PidSpace {
       case PID_MAX -> {
         try {
           changes.setPidMax(op.count);
+          return new Outcome(null, null, null, null, map.stats(), null);
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case REUSE_DELAY -> {
+        try {
+          changes.setReuseDelay(op.count);
           return new Outcome(null, null, null, null, map.stats(), null);
         } catch (PidspaceException refusal) {
           return Outcome.refused(refusal);

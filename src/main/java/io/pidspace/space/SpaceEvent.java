@@ -36,6 +36,12 @@ public sealed interface SpaceEvent extends CborSerializable {
 
   record PidMaxChanged(int pidMax) implements SpaceEvent {}
 
+  /** The space's reuse delay (millis, 0 off): vpids freed from now on cool down that long. */
+  record ReuseDelayChanged(long reuseDelay) implements SpaceEvent {}
+
+  /** Vpids freed by the run (in its {@code PidsChanged}) under a reuse delay: next-fit skips each until its {@code until}. */
+  record PidsCooled(int[] vpids, long[] until) implements SpaceEvent {}
+
   /**
    * The registry's import of {@code generation} took effect: the space exists exactly as
    * {@code image} describes it. One event, so a crash leaves nothing or the whole space.

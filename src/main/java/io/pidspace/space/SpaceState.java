@@ -73,6 +73,10 @@ final class SpaceState {
       map.applyRelease(e.hold());
     } else if (event instanceof SpaceEvent.PidMaxChanged e) {
       map.applyPidMax(e.pidMax());
+    } else if (event instanceof SpaceEvent.ReuseDelayChanged e) {
+      map.applyReuseDelay(e.reuseDelay());
+    } else if (event instanceof SpaceEvent.PidsCooled e) {
+      map.applyCooled(e.vpids(), e.until());
     } else if (event instanceof SpaceEvent.SpaceImported e) {
       map = PidMap.fromImage(layout, space, e.image());
       generation = e.generation();
@@ -84,15 +88,15 @@ final class SpaceState {
   /**
    * The stored form of a space: its bound, cursor, generation and live vpids as a RoaringBitmap
    * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
-   * 0 means the space does not exist. {@code holds} and {@code lastHold} are absent (null, 0) in
-   * snapshots of older builds.
+   * 0 means the space does not exist. {@code holds}, {@code lastHold}, {@code reuseDelay} and the
+   * cooling vpids are absent (null, 0) in snapshots of older builds.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold)
-      implements CborSerializable {}
+  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold,
+      long reuseDelay, int[] cooling, long[] coolingUntil) implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0);
+      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0]);
     }
     RoaringBitmap bits = new RoaringBitmap();
     map.forEachAllocated(bits::add);
@@ -103,7 +107,9 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, map.holds(), map.lastHold());
+    long[][] cooling = map.cooling();
+    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, map.holds(), map.lastHold(),
+        map.reuseDelay(), java.util.Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1]);
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
@@ -120,6 +126,10 @@ final class SpaceState {
     if (snapshot.holds() != null) {
       snapshot.holds().forEach(map::applyHold);
       map.restoreLastHold(snapshot.lastHold());
+    }
+    map.applyReuseDelay(snapshot.reuseDelay());
+    if (snapshot.cooling() != null) {
+      map.applyCooled(snapshot.cooling(), snapshot.coolingUntil());
     }
     return new SpaceState(layout, space, map, snapshot.generation(), true);
   }

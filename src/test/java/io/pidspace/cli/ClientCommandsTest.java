@@ -125,6 +125,8 @@ class ClientCommandsTest {
     Run raised = client("spaces", "set-pid-max", "60", "5000");
     assertEquals(List.of("SPACE   PID_MAX ALLOCATED  LAST_PID PAGES", "   60      5000         4         4     1"), raised.lines());
 
+    Run delayed = client("spaces", "set-reuse-delay", "60", "30s");
+    assertEquals("space 60: freed vpids wait 30s before next-fit hands them out again", delayed.out().strip());
     Run exported = client("spaces", "export", "60");
     assertEquals(0, exported.status(), exported.err());
     JsonNode document = JSON.readTree(exported.out());

@@ -159,6 +159,59 @@ class PidMapExactTest {
   }
 
   @Test
+  void reuseDelay_keepsFreedVpidsFromNextFitUntilTheirTime_allocAtMayTakeThem() {
+    PidMap map = space(301);
+    PidMap.Run setup = map.begin();
+    setup.at(1_000);
+    setup.setReuseDelay(500);
+    int[] all = new int[299];
+    assertEquals(299, map.alloc(299, all)); // vpids 2..300
+    PidMap.Run run = map.begin();
+    run.at(1_000);
+    assertNull(run.free(100));
+    assertNull(run.free(7));
+    assertEquals(1, map.alloc()); // not 7 nor 100: they cool down until 1,500
+    assertEquals(PidMap.NONE, map.alloc());
+    List<PidMap.Step> record = run.records();
+    assertEquals("Cooled [100, 7] until [1500, 1500]", record.stream().filter(s -> s instanceof PidMap.Cooled)
+        .map(s -> "Cooled " + Arrays.toString(((PidMap.Cooled) s).vpids()) + " until "
+            + Arrays.toString(((PidMap.Cooled) s).until())).findFirst().orElseThrow());
+    PidMap.Run later = map.begin();
+    later.at(1_500);
+    assertEquals(7, map.alloc());
+    assertNull(later.free(7));
+    assertNull(later.allocAt(new int[] {7}, 0)); // an exact request may take a cooling vpid
+
+    assertEquals(Code.OUT_OF_RANGE, assertThrows(PidspaceException.class, () -> map.begin().setReuseDelay(-1)).code());
+    assertEquals(Code.OUT_OF_RANGE,
+        assertThrows(PidspaceException.class, () -> map.begin().setReuseDelay(PidMap.MAX_REUSE_DELAY + 1)).code());
+  }
+
+  @Test
+  void reuseDelay_rollsBack_replays_andTravelsInTheImage() {
+    PidMap map = space(1000);
+    map.alloc(10, new int[10]); // 2..11
+    PidMap.Run run = map.begin();
+    run.at(0);
+    run.setReuseDelay(1_000);
+    run.free(5);
+    List<PidMap.Step> record = run.records();
+    run.rollback();
+    assertEquals(0, map.reuseDelay());
+    assertEquals(0, map.cooling()[0].length);
+    replay(map, record);
+    assertEquals(1_000, map.reuseDelay());
+    assertArrayEquals(new long[] {5}, map.cooling()[0]);
+    PidMap copy = PidMap.fromImage(LAYOUT, 9, map.image());
+    assertEquals(1_000, copy.reuseDelay());
+    assertArrayEquals(map.cooling()[1], copy.cooling()[1]);
+    int[] next = new int[990];
+    int[] copyNext = new int[990];
+    assertEquals(map.alloc(990, next), copy.alloc(990, copyNext));
+    assertArrayEquals(next, copyNext);
+  }
+
+  @Test
   void run_rollsBackAllocAtHoldsAndPidMax_andItsRecordReplays() {
     PidMap map = space(1000);
     int kept = map.begin().hold(new int[] {100, 101}, LATER);
@@ -197,6 +250,10 @@ class PidMapExactTest {
         map.applyRelease(r.hold());
       } else if (step instanceof PidMap.PidMaxSet m) {
         map.applyPidMax(m.pidMax());
+      } else if (step instanceof PidMap.ReuseDelaySet d) {
+        map.applyReuseDelay(d.reuseDelay());
+      } else if (step instanceof PidMap.Cooled c) {
+        map.applyCooled(c.vpids(), c.until());
       }
     }
   }
@@ -226,19 +283,22 @@ class PidMapExactTest {
     map.begin().allocAt(new int[] {10}, 0);
     SpaceImage good = map.image();
     List<SpaceImage> bad = List.of(
-        new SpaceImage(2, 22, 1000, 1, good.allocated(), List.of(), 0),
-        new SpaceImage(1, 20, 1000, 1, good.allocated(), List.of(), 0),
-        new SpaceImage(1, 22, 1000, 1000, good.allocated(), List.of(), 0),
-        new SpaceImage(1, 22, 10, 1, good.allocated(), List.of(), 0),
-        new SpaceImage(1, 22, 1000, 1, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, List.of(), 0),
-        new SpaceImage(1, 22, 1000, 1, new byte[] {0x3a, 0x30, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f}, List.of(), 0),
-        new SpaceImage(1, 22, 1000, 1, null, List.of(), 0),
-        new SpaceImage(1, 22, 5, 1, good.allocated(), List.of(), 0),
-        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(new Hold(1, new int[] {10}, LATER)), 1),
-        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(new Hold(2, new int[] {11}, LATER)), 1),
+        new SpaceImage(2, 22, 1000, 1, good.allocated(), List.of(), 0, 0, null, null),
+        new SpaceImage(1, 20, 1000, 1, good.allocated(), List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1000, good.allocated(), List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 10, 1, good.allocated(), List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, new byte[] {0x3a, 0x30, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f}, List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, null, List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 5, 1, good.allocated(), List.of(), 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(new Hold(1, new int[] {10}, LATER)), 1, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(new Hold(2, new int[] {11}, LATER)), 1, 0, null, null),
         new SpaceImage(1, 22, 1000, 1, good.allocated(),
-            List.of(new Hold(1, new int[] {11}, LATER), new Hold(2, new int[] {11}, LATER)), 2),
-        new SpaceImage(1, 22, 1000, 1, good.allocated(), null, 0));
+            List.of(new Hold(1, new int[] {11}, LATER), new Hold(2, new int[] {11}, LATER)), 2, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), null, 0, 0, null, null),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(), 0, -1, null, null),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(), 0, 0, new int[] {5}, new long[0]),
+        new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(), 0, 0, new int[] {1000}, new long[] {1}));
     for (SpaceImage image : bad) {
       PidspaceException refusal = assertThrows(PidspaceException.class, () -> PidMap.fromImage(LAYOUT, 9, image));
       assertTrue(refusal.code() == Code.BAD_REQUEST || refusal.code() == Code.OUT_OF_RANGE, refusal.toWire());
@@ -252,7 +312,7 @@ class PidMapExactTest {
     PidMap big = space(2000);
     big.begin().allocAt(new int[] {1500}, 0);
     SpaceImage image = big.image();
-    SpaceImage lowered = new SpaceImage(1, 22, 1000, 1, image.allocated(), List.of(), 0);
+    SpaceImage lowered = new SpaceImage(1, 22, 1000, 1, image.allocated(), List.of(), 0, 0, null, null);
     assertEquals(Code.BAD_REQUEST, assertThrows(PidspaceException.class, () -> PidMap.fromImage(LAYOUT, 9, lowered)).code());
   }
 }

@@ -162,7 +162,7 @@ class PidMapPropertyTest {
       int[] liveBefore = live(map);
       PidMap.Run run = map.begin();
       now += rnd.nextInt(50);
-      run.expireHolds(now);
+      run.at(now);
       model.expire(now);
       for (int i = 1 + rnd.nextInt(6); i > 0; i--) {
         int kind = rnd.nextInt(10);
@@ -177,7 +177,7 @@ class PidMapPropertyTest {
           int vpid = model.randomLive(rnd);
           if (vpid > 0) {
             assertEquals(null, run.free(vpid), step);
-            model.live.clear(vpid);
+            model.free(vpid);
           }
         } else if (kind < 7) {
           int[] vpids = model.randomVpids(rnd);
@@ -194,6 +194,10 @@ class PidMapPropertyTest {
           } else {
             assertEquals(expected, assertThrows(PidspaceException.class, () -> run.hold(vpids, expiresAt), step).code(), step);
           }
+        } else if (kind < 9 && rnd.nextInt(8) == 0) {
+          long delay = rnd.nextBoolean() ? 0 : 1 + rnd.nextInt(300);
+          run.setReuseDelay(delay);
+          model.reuseDelay = delay;
         } else if (kind < 9) {
           int hold = model.randomHold(rnd);
           PidspaceException refusal = run.release(hold);
@@ -237,9 +241,12 @@ class PidMapPropertyTest {
     final BitSet live = new BitSet();
     final TreeMap<Integer, TreeSet<Integer>> holds = new TreeMap<>();
     final Map<Integer, Long> expiry = new HashMap<>();
+    final Map<Integer, Long> cooling = new HashMap<>();
     int pidMax;
     int lastPid;
     int lastHold;
+    long reuseDelay;
+    long now;
 
     ExactModel(int space, int pidMax) {
       this.pidMax = pidMax;
@@ -258,18 +265,30 @@ class PidMapPropertyTest {
       return holds.entrySet().stream().filter(e -> e.getValue().contains(v)).map(Map.Entry::getKey).findFirst().orElse(0);
     }
 
+    /** Next-fit over vpids that are free, in no hold, and not cooling down after a free. */
     int alloc() {
       for (int v = lastPid + 1; v < pidMax; v++) {
-        if (!live.get(v) && !held(v)) {
+        if (takeable(v)) {
           return take(v);
         }
       }
       for (int v = reservedFloor; v <= lastPid; v++) {
-        if (!live.get(v) && !held(v)) {
+        if (takeable(v)) {
           return take(v);
         }
       }
       return NONE;
+    }
+
+    private boolean takeable(int v) {
+      return !live.get(v) && !held(v) && cooling.getOrDefault(v, Long.MIN_VALUE) <= now;
+    }
+
+    void free(int v) {
+      live.clear(v);
+      if (reuseDelay > 0) {
+        cooling.put(v, now + reuseDelay);
+      }
     }
 
     private int take(int v) {
@@ -350,6 +369,7 @@ class PidMapPropertyTest {
     }
 
     void expire(long now) {
+      this.now = now;
       new ArrayList<>(holds.keySet()).stream().filter(h -> expiry.get(h) <= now).forEach(this::release);
     }
 

@@ -235,12 +235,16 @@ class HttpApiTest {
     assertError(lower, 409, "pid-in-use");
     assertTrue(JSON.readTree(lower.body()).get("message").asText().contains("vpid 700"), lower.body());
     assertEquals(5000, json(send("PATCH", "/v1/spaces/" + id, "{\"pidMax\": 5000}")).get("pidMax").asInt());
+    assertEquals(5000, json(send("PATCH", "/v1/spaces/" + id, "{\"reuseDelay\": \"1h\"}")).get("pidMax").asInt());
+    assertEquals(204, send("DELETE", "/v1/pids/" + (base | 4), null).statusCode());
 
     send("POST", "/v1/spaces/" + id + "/holds", "{\"vpids\": [9], \"ttl\": \"1h\"}");
     JsonNode document = json(send("GET", "/v1/spaces/" + id + "/export", null));
     assertEquals(1, document.get("format").asInt());
     assertEquals(5000, document.get("pidMax").asInt());
     assertEquals(9, document.get("holds").get(0).get("vpids").get(0).asInt());
+    assertEquals(3_600_000, document.get("reuseDelay").asLong());
+    assertEquals(4, document.get("cooling").get("vpids").get(0).asInt());
     HttpResponse<String> imported = send("POST", "/v1/spaces:import", "{\"document\": " + document + "}");
     assertEquals(201, imported.statusCode(), imported.body());
     int copy = JSON.readTree(imported.body()).get("id").asInt();
@@ -354,6 +358,9 @@ class HttpApiTest {
         new String[] {"PATCH", "/v1/spaces/" + f, "{\"pidMax\": 4194305}", "400", "out-of-range"},
         new String[] {"PATCH", "/v1/spaces/" + f, "{\"pidMax\": \"2000\"}", "400", "bad-request"},
         new String[] {"PATCH", "/v1/spaces/300", "{\"pidMax\": 2000}", "404", "unknown-space"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": 30}", "400", "bad-request"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": \"25h\"}", "400", "out-of-range"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": \"30 s\"}", "400", "bad-request"},
         new String[] {"GET", "/v1/spaces/300/export", null, "404", "unknown-space"},
         new String[] {"POST", "/v1/spaces:import", "{}", "400", "bad-request"},
         new String[] {"POST", "/v1/spaces:import", "{\"document\": {\"format\": 1}}", "400", "bad-request"},

@@ -151,6 +151,36 @@ class ExactVpidsDurableTest {
   }
 
   @Test
+  void reuseDelay_keepsFreedVpidsOutOfNextFit_andSurvivesARestart() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, 2); // snapshots too
+    PidAuthority a = PidAuthority.get(first);
+    await(a.createSpace(1, 1_000));
+    assertEquals(Code.OUT_OF_RANGE, refusal(a.setReuseDelay(1, Duration.ofDays(2))).code());
+    assertEquals(Code.UNKNOWN_SPACE, refusal(a.setReuseDelay(2, LONG)).code());
+    await(a.setReuseDelay(1, LONG));
+    int[] all = await(a.alloc(1, 998)); // vpids 2..999
+    await(a.free(all[0]));
+    assertEquals(LAYOUT.encode(1, 1), await(a.alloc(1))); // wraps past vpid 2, which cools down
+    assertEquals(Code.SPACE_EXHAUSTED, refusal(a.alloc(1)).code());
+    stop(first);
+
+    ActorSystem<Void> second = start(url, 2);
+    try {
+      PidAuthority b = PidAuthority.get(second);
+      assertEquals(Code.SPACE_EXHAUSTED, refusal(b.alloc(1)).code());
+      assertEquals(LONG.toMillis(), await(b.exportSpace(1)).reuseDelay());
+      assertArrayEquals(new int[] {2}, await(b.exportSpace(1)).cooling());
+      assertArrayEquals(pids(1, 2), await(b.allocAt(1, new int[] {2}, 0))); // an exact request may take it
+      await(b.setReuseDelay(1, Duration.ZERO));
+      await(b.free(LAYOUT.encode(1, 3)));
+      assertEquals(LAYOUT.encode(1, 3), await(b.alloc(1))); // off: the seed's rule again
+    } finally {
+      stop(second);
+    }
+  }
+
+  @Test
   void everything_survivesARestart_fromEventsAndFromASnapshot() throws Exception {
     for (int snapshotEvery : new int[] {1000, 2}) {
       String url = memoryDb();
@@ -206,10 +236,10 @@ class ExactVpidsDurableTest {
       assertEquals(Code.SPACE_ID_IN_USE, refusal(a.importSpace(1, image)).code());
       assertEquals(Code.SPACE_ID_IN_USE, refusal(a.importSpace(0, image)).code());
       SpaceImage otherShift = new SpaceImage(1, 20, image.pidMax(), image.lastPid(), image.allocated(), image.holds(),
-          image.lastHold());
+          image.lastHold(), 0, null, null);
       assertEquals(Code.BAD_REQUEST, refusal(a.importSpace(3, otherShift)).code());
       SpaceImage heldAndLive = new SpaceImage(1, 22, image.pidMax(), image.lastPid(), image.allocated(),
-          List.of(new Hold(1, new int[] {7}, 0)), 1);
+          List.of(new Hold(1, new int[] {7}, 0)), 1, 0, null, null);
       assertEquals(Code.BAD_REQUEST, refusal(a.importSpace(3, heldAndLive)).code());
       assertEquals(List.of(0, 1, 2), java.util.Arrays.stream(await(a.spaceIds())).boxed().toList());
     } finally {

@@ -42,7 +42,8 @@ class MessageSerializationTest {
   }
 
   private static final Hold HOLD = new Hold(4, new int[] {10, 11}, 1_700_000_030_000L);
-  private static final SpaceImage IMAGE = new SpaceImage(1, 22, 32_768, 9, new byte[] {1, 2, 3}, List.of(HOLD), 4);
+  private static final SpaceImage IMAGE = new SpaceImage(1, 22, 32_768, 9, new byte[] {1, 2, 3}, List.of(HOLD), 4,
+      30_000, new int[] {12}, new long[] {1_700_000_060_000L});
 
   static Stream<CborSerializable> messages() {
     ActorRef<StatusReply<SpaceStats>> stats = testKit.<StatusReply<SpaceStats>>createTestProbe().getRef();
@@ -67,7 +68,8 @@ class MessageSerializationTest {
             new PidSpace.Op(PidSpace.Kind.HOLD, 30_000, new int[] {10}, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.RELEASE, 4, null, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.PID_MAX, 40_000, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.EXPORT, 0, null, 1_700_000_000_000L)), outcomes),
+            new PidSpace.Op(PidSpace.Kind.EXPORT, 0, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.REUSE_DELAY, 30_000, null, 1_700_000_000_000L)), outcomes),
         new PidSpace.Outcomes(List.of(
             new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null, null),
             new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null, null),
@@ -78,7 +80,10 @@ class MessageSerializationTest {
         new SpaceEvent.SpaceCreated(7, 32_768),
         new SpaceEvent.SpaceDestroyed(8),
         new SpaceEvent.PidsChanged(new int[] {2, 3, -2, 2}),
-        new SpaceState.Snapshot(32_768, 3, new byte[] {1, 2, 3}, 7, List.of(HOLD), 4),
+        new SpaceState.Snapshot(32_768, 3, new byte[] {1, 2, 3}, 7, List.of(HOLD), 4, 30_000, new int[] {12},
+            new long[] {1_700_000_060_000L}),
+        new SpaceEvent.ReuseDelayChanged(30_000),
+        new SpaceEvent.PidsCooled(new int[] {12, 13}, new long[] {1_700_000_060_000L, 1_700_000_060_001L}),
         new SpaceEvent.HoldPlaced(HOLD),
         new SpaceEvent.HoldReleased(4),
         new SpaceEvent.PidMaxChanged(40_000),
