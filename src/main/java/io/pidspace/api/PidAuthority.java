@@ -21,6 +21,7 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
@@ -233,6 +234,16 @@ public final class PidAuthority implements Extension, AutoCloseable {
    */
   public CompletionStage<SpaceStats> setReuseDelay(int space, Duration delay) {
     return router.setReuseDelay(space, delay);
+  }
+
+  /**
+   * Reconciliation (issue 12): which vpids of {@code space} are allocated but not in
+   * {@code alive} (leaked), and which are alive but not allocated (unknown: reported, never
+   * "fixed"). With {@code apply}, frees the leaked vpids that were also leaked in the last
+   * {@code pidspace.reconcile.reports} reports, stored before the answer.
+   */
+  public CompletionStage<Reconciled> reconcile(int space, int[] alive, boolean apply) {
+    return router.reconcile(space, alive, apply);
   }
 
   /** The whole space as one portable document: pid_max, last_pid, live vpids, holds, reuse delay and cooling vpids. */

@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -68,6 +69,13 @@ public final class PidMap {
   private long reuseDelay;
   private final Map<Integer, Long> coolingUntil = new HashMap<>();
   private long clock;
+
+  // The leaked vpids of the last reconciliation reports, newest first: in memory only, so after a
+  // restart or failover the count starts again (a leak is freed later, never earlier).
+  private final java.util.ArrayDeque<Set<Integer>> leakReports = new java.util.ArrayDeque<>();
+
+  /** Reports a space remembers for reconciliation: more than any setting asks for. */
+  public static final int MAX_REPORTS = 16;
 
   /** The longest reuse delay a space may have. */
   public static final long MAX_REUSE_DELAY = 86_400_000L;
@@ -310,6 +318,56 @@ public final class PidMap {
       clock = now;
       coolingUntil.values().removeIf(until -> until <= now); // only decisions read them: nothing to record
       expireHolds(now);
+    }
+
+    /**
+     * Compares the space with the vpids a container runtime sees {@code alive} (reconciliation,
+     * as Kubernetes' repair loop does for its bitmap allocators). With {@code reports} above 0,
+     * frees each leaked vpid that was also leaked in each of the {@code reports} reports before
+     * this one; with 0 it only reports. Every report is remembered for the next ones.
+     *
+     * @return the report, or throws {@link PidspaceException} ({@code out-of-range},
+     *     {@code bad-request}) and changes nothing when {@code alive} names a vpid outside
+     *     {@code 1..pidMax-1} or one twice
+     */
+    public Reconciled reconcile(int[] alive, int reports) {
+      Set<Integer> aliveSet = new HashSet<>();
+      for (int v : alive) {
+        if (v < 1 || v >= pidMax) {
+          throw PidspaceException.outOfRange("alive vpids must be within 1.." + (pidMax - 1) + " (pid_max " + pidMax
+              + " of space " + space + ")");
+        }
+        if (!aliveSet.add(v)) {
+          throw PidspaceException.badRequest("alive must not name one vpid twice");
+        }
+      }
+      IntStream.Builder leaked = IntStream.builder();
+      forEachAllocated(v -> {
+        if (!aliveSet.contains(v)) {
+          leaked.add(v);
+        }
+      });
+      int[] leakedNow = leaked.build().toArray();
+      int[] unknown = aliveSet.stream().filter(v -> !isSet(v)).mapToInt(Integer::intValue).sorted().toArray();
+      IntStream.Builder freed = IntStream.builder();
+      if (reports > 0 && leakReports.size() >= reports) {
+        List<Set<Integer>> previous = leakReports.stream().limit(reports).toList();
+        for (int v : leakedNow) {
+          if (previous.stream().allMatch(report -> report.contains(v))) {
+            free(v);
+            freed.add(v);
+          }
+        }
+      }
+      Set<Integer> report = new HashSet<>();
+      for (int v : leakedNow) {
+        report.add(v);
+      }
+      leakReports.addFirst(report);
+      while (leakReports.size() > Math.max(reports, MAX_REPORTS)) {
+        leakReports.removeLast();
+      }
+      return new Reconciled(leakedNow, unknown, freed.build().toArray());
     }
 
     /** Sets the reuse delay (millis, 0 for off): vpids freed from now on are skipped by next-fit that long. */

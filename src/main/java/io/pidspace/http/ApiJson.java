@@ -68,6 +68,9 @@ final class ApiJson {
 
   record HoldId(String hold) {}
 
+  /** A reconciliation report: allocated but not alive, alive but not allocated, freed now. */
+  record Report(int[] leaked, int[] unknown, int[] freed) {}
+
   /** A hold in a document: its id (a string, as the API hands it out), its vpids, and its end in epoch millis. */
   record HoldJson(String id, int[] vpids, long expiresAt) {}
 

@@ -54,6 +54,8 @@ final class PidspaceRoutes extends AllDirectives {
   static final long MAX_IMPORT_BODY = 8L << 20;
   /** Most holds one document may carry. */
   static final int MAX_HOLDS = 1024;
+  /** {@code {id}:reconcile}: the id is group 1, checked as any space id. */
+  private static final java.util.regex.Pattern RECONCILE = java.util.regex.Pattern.compile("(.*):reconcile");
 
   private final PidAuthority authority;
   private final HttpSettings settings;
@@ -84,6 +86,7 @@ final class PidspaceRoutes extends AllDirectives {
         pathEnd(() -> concat(
             get(() -> answer(this::listSpaces)),
             post(() -> mutating(() -> withBody(this::createSpace))))),
+        path(PathMatchers.segment(RECONCILE), id -> post(() -> mutating(() -> withBody(body -> reconcile(id, body))))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> concat(
                 get(() -> answer(() -> spaceStats(id))),
@@ -195,6 +198,18 @@ final class PidspaceRoutes extends AllDirectives {
         .thenApply(stats -> json(StatusCodes.OK, ApiJson.Space.of(stats)));
   }
 
+  /** {@code {"alive": [vpids], "apply": false}}: leaked and unknown vpids; with apply, the freed ones. */
+  private CompletionStage<HttpResponse> reconcile(String id, ByteString body) {
+    int space = spaceId(id);
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.numbers("alive", maxBatch), Field.bool("apply")));
+    long[] alive = request.numbers("alive");
+    if (alive == null) {
+      throw PidspaceException.badRequest("the body must be {\"alive\": [vpids], \"apply\": false}");
+    }
+    return authority.reconcile(space, vpids(alive, "alive"), request.flag("apply"))
+        .thenApply(report -> json(StatusCodes.OK, new ApiJson.Report(report.leaked(), report.unknown(), report.freed())));
+  }
+
   private CompletionStage<HttpResponse> export(String id) {
     return authority.exportSpace(spaceId(id)).thenApply(image -> json(StatusCodes.OK, ApiJson.Document.of(image)));
   }
@@ -269,12 +284,16 @@ final class PidspaceRoutes extends AllDirectives {
     return value.intValue();
   }
 
-  /** Vpids as given; each beyond 32 bits is out of range here, the rest are the space's to check. */
   private int[] vpids(long[] given) {
+    return vpids(given, "vpids");
+  }
+
+  /** Vpids as given; each beyond the layout is out of range here, the rest are the space's to check. */
+  private int[] vpids(long[] given, String name) {
     int[] vpids = new int[given.length];
     for (int i = 0; i < given.length; i++) {
       if (given[i] < 0 || given[i] >= layout.pidMaxLimit()) {
-        throw PidspaceException.outOfRange("vpids[" + i + "] must be within 1..pid_max-1 of the space");
+        throw PidspaceException.outOfRange(name + "[" + i + "] must be within 1..pid_max-1 of the space");
       }
       vpids[i] = (int) given[i];
     }

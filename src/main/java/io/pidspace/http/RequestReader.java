@@ -42,7 +42,7 @@ final class RequestReader {
 
   private RequestReader() {}
 
-  enum Kind { NUMBER, NUMBERS, TEXT, OBJECT, OBJECTS }
+  enum Kind { NUMBER, NUMBERS, TEXT, BOOLEAN, OBJECT, OBJECTS }
 
   /**
    * A field a body may hold: a whole number, an array of at most {@code maxItems} of them, a
@@ -62,6 +62,10 @@ final class RequestReader {
       return new Field(name, Kind.TEXT, maxLength, List.of());
     }
 
+    static Field bool(String name) {
+      return new Field(name, Kind.BOOLEAN, 1, List.of());
+    }
+
     static Field object(String name, List<Field> fields) {
       return new Field(name, Kind.OBJECT, 1, fields);
     }
@@ -74,6 +78,11 @@ final class RequestReader {
   /** What a body held; a field that was absent or {@code null} is not in it. */
   record Body(Map<String, Long> numbers, Map<String, long[]> arrays, Map<String, String> texts,
       Map<String, Body> objects, Map<String, List<Body>> objectArrays) {
+    /** A boolean field, stored among the texts as "true" or "false". */
+    boolean flag(String name) {
+      return "true".equals(texts.get(name));
+    }
+
     Long number(String name) {
       return numbers.get(name);
     }
@@ -204,6 +213,12 @@ final class RequestReader {
               throw PidspaceException.badRequest(name + " must be at most " + field.maxItems() + " characters");
             }
             body.texts().put(field.name(), parser.getText());
+          }
+          case BOOLEAN -> {
+            if (token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE) {
+              throw PidspaceException.badRequest(name + " must be true or false");
+            }
+            body.texts().put(field.name(), Boolean.toString(token == JsonToken.VALUE_TRUE));
           }
           case OBJECT -> {
             if (token != JsonToken.START_OBJECT) {

@@ -9,6 +9,7 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import java.time.Duration;
@@ -35,6 +36,7 @@ public final class PidRouter {
   private final InFlight inFlight;
   private final FreezeGuard freezeGuard;
   private final long timeoutNanos;
+  private final int reconcileReports;
   private final AtomicReferenceArray<ActorRef<Coalescer.Command>> coalescers;
   private final String namePrefix;
   private static final AtomicInteger routers = new AtomicInteger(); // tests run several per system
@@ -56,6 +58,10 @@ public final class PidRouter {
     this.layout = settings.layout();
     this.spaces = spaces;
     this.timeoutNanos = settings.askTimeout().toNanos();
+    this.reconcileReports = system.settings().config().getInt("pidspace.reconcile.reports");
+    if (reconcileReports < 1 || reconcileReports > PidMap.MAX_REPORTS) {
+      throw new IllegalArgumentException("pidspace.reconcile.reports must be within 1.." + PidMap.MAX_REPORTS);
+    }
     this.coalescers = new AtomicReferenceArray<>(layout.maxSpaces());
     this.namePrefix = "pidspace-" + routers.incrementAndGet() + "-coalescer-";
   }
@@ -142,6 +148,23 @@ public final class PidRouter {
       return CompletableFuture.failedFuture(refusal);
     }
     return submit(space, PidSpace.Kind.REUSE_DELAY, (int) delay.toMillis(), null).thenApply(PidSpace.Outcome::stats);
+  }
+
+  /**
+   * Reconciliation: the space against the vpids a container runtime sees {@code alive}. With
+   * {@code apply}, frees the leaked vpids that were leaked in the last
+   * {@code pidspace.reconcile.reports} reports too, in the same stored write as the report.
+   */
+  public CompletableFuture<Reconciled> reconcile(int space, int[] alive, boolean apply) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null && alive.length > settings.maxBatch()) {
+      refusal = PidspaceException.badRequest("alive may name at most " + settings.maxBatch() + " vpids (pidspace.max-batch)");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.RECONCILE, apply ? reconcileReports : 0, alive.clone())
+        .thenApply(PidSpace.Outcome::reconciled);
   }
 
   /** The whole space as a portable document. */

@@ -23,6 +23,7 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import java.util.ArrayList;
@@ -72,14 +73,15 @@ public final class PidSpace {
   /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
   public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY }
+  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
 
   /**
    * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
    * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
    * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
    * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}; the reuse
-   * delay in milliseconds for {@code REUSE_DELAY}. Its caller gives up at {@code deadline} (epoch millis):
+   * delay in milliseconds for {@code REUSE_DELAY}; the alive vpids and the reports a leak must
+   * have been in before it is freed (0: report only) for {@code RECONCILE}. Its caller gives up at {@code deadline} (epoch millis):
    * a request that reaches the space later is answered unavailable and changes nothing.
    */
   public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
@@ -89,16 +91,16 @@ public final class PidSpace {
    * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
    * {@code stats}; for {@code ALLOC_AT} the global pids in the order asked, for {@code HOLD} the
    * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
-   * {@code EXPORT} the {@code image}.
+   * {@code EXPORT} the {@code image}, for {@code RECONCILE} the {@code reconciled} report.
    */
   public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
-      SpaceImage image) implements CborSerializable {
+      SpaceImage image, Reconciled reconciled) implements CborSerializable {
     static Outcome refused(PidspaceException reason) {
-      return new Outcome(reason.toWire(), null, null, null, null, null);
+      return new Outcome(reason.toWire(), null, null, null, null, null, null);
     }
 
     static Outcome pids(int[] pids) {
-      return new Outcome(null, pids, null, null, null, null);
+      return new Outcome(null, pids, null, null, null, null, null);
     }
   }
 
@@ -280,7 +282,7 @@ public final class PidSpace {
       case PID_MAX -> {
         try {
           changes.setPidMax(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null);
+          return new Outcome(null, null, null, null, map.stats(), null, null);
         } catch (PidspaceException refusal) {
           return Outcome.refused(refusal);
         }
@@ -288,13 +290,20 @@ public final class PidSpace {
       case REUSE_DELAY -> {
         try {
           changes.setReuseDelay(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null);
+          return new Outcome(null, null, null, null, map.stats(), null, null);
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case RECONCILE -> {
+        try {
+          return new Outcome(null, null, null, null, null, null, changes.reconcile(op.pids, op.count));
         } catch (PidspaceException refusal) {
           return Outcome.refused(refusal);
         }
       }
       case EXPORT -> {
-        return new Outcome(null, null, null, null, null, map.image());
+        return new Outcome(null, null, null, null, null, map.image(), null);
       }
       case FREE -> {
         int[] freed = new int[op.pids.length];
@@ -308,14 +317,14 @@ public final class PidSpace {
             refused.add(FreeResult.Refusal.of(pid, refusal));
           }
         }
-        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null);
+        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null, null);
       }
       case LOOKUP -> {
         int pid = op.pids[0];
-        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null);
+        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null, null);
       }
       case STATS -> {
-        return new Outcome(null, null, null, null, map.stats(), null);
+        return new Outcome(null, null, null, null, map.stats(), null, null);
       }
       default -> throw new IllegalArgumentException("unexpected request " + op.kind);
     }

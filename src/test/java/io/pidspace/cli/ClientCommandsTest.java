@@ -145,6 +145,23 @@ class ClientCommandsTest {
   }
 
   @Test
+  void reconcile_printsLeakedUnknownAndFreed() throws Exception {
+    assertEquals(0, client("spaces", "create", "--id", "62", "--pid-max", "1000").status());
+    client("alloc", "62", "--count", "3"); // vpids 2, 3, 4
+    java.nio.file.Path alive = java.nio.file.Files.createTempFile("alive", ".txt");
+    java.nio.file.Files.writeString(alive, "2\n3\n77\n");
+    Run report = client("reconcile", "62", "--alive-file", alive.toString());
+    assertEquals(List.of("leaked:  4", "unknown: 77", "freed:   -"), report.lines());
+    for (int i = 0; i < 2; i++) {
+      client("reconcile", "62", "--alive-file", alive.toString());
+    }
+    assertEquals("freed:   4", client("reconcile", "62", "--alive-file", alive.toString(), "--apply").lines().get(2));
+    java.nio.file.Files.writeString(alive, "2 x");
+    assertEquals(2, client("reconcile", "62", "--alive-file", alive.toString()).status());
+    java.nio.file.Files.delete(alive);
+  }
+
+  @Test
   void spacesDestroy_removesTheSpace() {
     int id = createSpace();
     Run destroyed = client("spaces", "destroy", String.valueOf(id));

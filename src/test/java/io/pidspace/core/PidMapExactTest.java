@@ -212,6 +212,33 @@ class PidMapExactTest {
   }
 
   @Test
+  void reconcile_reportsLeakedAndUnknown_andFreesALeakOnlyAfterItWasLeakedInTheLastReportsToo() {
+    PidMap map = space(1000);
+    map.alloc(5, new int[5]); // 2..6
+    int[] alive = {2, 3, 4, 50};
+    for (int report = 1; report <= 3; report++) {
+      Reconciled r = map.begin().reconcile(alive, 3);
+      assertArrayEquals(new int[] {5, 6}, r.leaked());
+      assertArrayEquals(new int[] {50}, r.unknown());
+      assertArrayEquals(new int[0], r.freed(), "report " + report + ": fewer than 3 reports before it");
+    }
+    map.begin().reconcile(new int[] {2, 3, 4, 6}, 0); // 6 is alive in this one: its count starts again
+    map.begin().reconcile(alive, 0);
+    map.begin().reconcile(alive, 0);
+    PidMap.Run run = map.begin();
+    Reconciled applied = run.reconcile(alive, 3);
+    assertArrayEquals(new int[] {5}, applied.freed());
+    assertEquals(List.of(new PidMap.Pids(new int[] {-5})).toString().length(), run.records().toString().length());
+    assertFalse(map.isAllocated(5));
+    assertTrue(map.isAllocated(6));
+    assertArrayEquals(new int[0], map.begin().reconcile(alive, 0).freed()); // without apply: a report only
+
+    assertEquals(Code.OUT_OF_RANGE, assertThrows(PidspaceException.class, () -> map.begin().reconcile(new int[] {1000}, 0)).code());
+    assertEquals(Code.OUT_OF_RANGE, assertThrows(PidspaceException.class, () -> map.begin().reconcile(new int[] {0}, 0)).code());
+    assertEquals(Code.BAD_REQUEST, assertThrows(PidspaceException.class, () -> map.begin().reconcile(new int[] {2, 2}, 0)).code());
+  }
+
+  @Test
   void run_rollsBackAllocAtHoldsAndPidMax_andItsRecordReplays() {
     PidMap map = space(1000);
     int kept = map.begin().hold(new int[] {100, 101}, LATER);

@@ -258,6 +258,22 @@ class HttpApiTest {
         "space-id-in-use");
   }
 
+  @Test
+  void reconcile_reportsAndFreesALeakAfterThreeReports() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    int base = id << SHIFT;
+    pids(send("POST", "/v1/spaces/" + id + "/pids?count=3", "")); // vpids 2, 3, 4
+    String body = "{\"alive\": [2, 3, 77], \"apply\": true}";
+    for (int i = 0; i < 3; i++) {
+      JsonNode report = json(send("POST", "/v1/spaces/" + id + ":reconcile", body));
+      assertEquals("[4]", report.get("leaked").toString());
+      assertEquals("[77]", report.get("unknown").toString());
+      assertEquals("[]", report.get("freed").toString());
+    }
+    assertEquals("[4]", json(send("POST", "/v1/spaces/" + id + ":reconcile", body)).get("freed").toString());
+    assertFalse(json(send("GET", "/v1/pids/" + (base | 4), null)).get("allocated").asBoolean());
+  }
+
   static List<String[]> badRequests() {
     int f = FIXTURE;
     int p = FIXTURE_PID;
@@ -375,6 +391,15 @@ class HttpApiTest {
         new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"holds\": [], ", tooManyHolds + ", ") + "}", "400", "bad-request"},
         new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"lastPid\": 2", "\"lastPid\": 2147483648") + "}", "400", "out-of-range"},
         new String[] {"GET", "/v1/spaces:import", null, "405", "method-not-allowed"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [2], \"apply\": 1}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [2, 2]}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [1000]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [-1]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", tooManyVpids.replace("vpids", "alive"), "413", "too-many-pids"},
+        new String[] {"POST", "/v1/spaces/x:reconcile", "{\"alive\": []}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/300:reconcile", "{\"alive\": []}", "404", "unknown-space"},
+        new String[] {"GET", "/v1/spaces/" + f + ":reconcile", null, "400", "bad-request"},
         new String[] {"DELETE", "/v1/spaces/" + f + "/pids/" + p, null, "404", "not-found"});
   }
 

@@ -14,6 +14,7 @@ import akka.serialization.jackson.JacksonCborSerializer;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.Hold;
+import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.SpaceStats;
@@ -69,14 +70,17 @@ class MessageSerializationTest {
             new PidSpace.Op(PidSpace.Kind.RELEASE, 4, null, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.PID_MAX, 40_000, null, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.EXPORT, 0, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.REUSE_DELAY, 30_000, null, 1_700_000_000_000L)), outcomes),
+            new PidSpace.Op(PidSpace.Kind.REUSE_DELAY, 30_000, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.RECONCILE, 3, new int[] {2, 9}, 1_700_000_000_000L)), outcomes),
         new PidSpace.Outcomes(List.of(
-            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null, null),
-            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null, null),
-            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null, null),
-            new PidSpace.Outcome(null, null, null, null, spaceStats, null),
-            new PidSpace.Outcome(null, null, null, null, null, IMAGE),
-            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null, null))),
+            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null, null, null),
+            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null, null, null),
+            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null, null, null),
+            new PidSpace.Outcome(null, null, null, null, spaceStats, null, null),
+            new PidSpace.Outcome(null, null, null, null, null, IMAGE, null),
+            new PidSpace.Outcome(null, null, null, null, null, null,
+                new Reconciled(new int[] {3, 4}, new int[] {9}, new int[] {3})),
+            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null, null, null))),
         new SpaceEvent.SpaceCreated(7, 32_768),
         new SpaceEvent.SpaceDestroyed(8),
         new SpaceEvent.PidsChanged(new int[] {2, 3, -2, 2}),
