@@ -19,7 +19,10 @@ import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
 import io.pidspace.space.FreezeGuard;
@@ -192,6 +195,78 @@ public final class PidAuthority implements Extension, AutoCloseable {
   /** Up to {@code count} global pids in next-fit order; fewer only when the space runs out. */
   public CompletionStage<int[]> alloc(int space, int count) {
     return router.alloc(space, count);
+  }
+
+  /**
+   * Exactly these vpids of {@code space} ({@code clone3(set_tid)}), all or nothing, as global
+   * pids in the order asked; {@code last_pid} does not move. Refused with {@code pid-in-use}
+   * (naming the taken vpids), {@code pid-held}, {@code out-of-range} (below 1 or at or above
+   * pid_max) or {@code bad-request} (a vpid named twice).
+   *
+   * @param hold the hold whose vpids this claims, or 0
+   */
+  public CompletionStage<int[]> allocAt(int space, int[] vpids, int hold) {
+    return router.allocAt(space, vpids, hold);
+  }
+
+  /**
+   * Holds {@code vpids} of {@code space} for a restore in flight: next-fit skips them and
+   * {@link #allocAt} hands them out only with the hold's id. Expires after {@code ttl} (durably:
+   * also after a crash or a failover). Answers the hold's id.
+   */
+  public CompletionStage<Integer> hold(int space, int[] vpids, Duration ttl) {
+    return router.hold(space, vpids, ttl);
+  }
+
+  /** Releases a hold before its time; {@code unknown-hold} when it was released, claimed or expired. */
+  public CompletionStage<Done> release(int space, int hold) {
+    return router.release(space, hold);
+  }
+
+  /** Raises pid_max, or lowers it down to one above the highest allocated or held vpid. */
+  public CompletionStage<SpaceStats> setPidMax(int space, int pidMax) {
+    return router.setPidMax(space, pidMax);
+  }
+
+  /**
+   * The space's reuse delay (issue 11; default off, the seed's rule): a vpid freed from now on is
+   * skipped by next-fit for {@code delay} (alloc-at may still take it). {@link Duration#ZERO} turns it off.
+   */
+  public CompletionStage<SpaceStats> setReuseDelay(int space, Duration delay) {
+    return router.setReuseDelay(space, delay);
+  }
+
+  /**
+   * Reconciliation (issue 12): which vpids of {@code space} are allocated but not in
+   * {@code alive} (leaked), and which are alive but not allocated (unknown: reported, never
+   * "fixed"). With {@code apply}, frees the leaked vpids that were also leaked in the last
+   * {@code pidspace.reconcile.reports} reports, stored before the answer.
+   */
+  public CompletionStage<Reconciled> reconcile(int space, int[] alive, boolean apply) {
+    return router.reconcile(space, alive, apply);
+  }
+
+  /** The whole space as one portable document: pid_max, last_pid, live vpids, holds, reuse delay and cooling vpids. */
+  public CompletionStage<SpaceImage> exportSpace(int space) {
+    return router.export(space);
+  }
+
+  /**
+   * Creates space {@code id} ({@link #ANY_ID}: the lowest free one) exactly as {@code image}
+   * says, in one durable event: after a crash it is either absent or whole. The image is
+   * checked here (the space checks it again), never trusted: a wrong shift or format, a vpid out
+   * of range and anything inconsistent is {@code bad-request}, and nothing is stored.
+   */
+  public CompletionStage<SpaceStats> importSpace(int id, SpaceImage image) {
+    try {
+      if (id != ANY_ID) {
+        settings.layout().checkSpace(id);
+      }
+      PidMap.fromImage(settings.layout(), id == ANY_ID || id == 0 ? 1 : id, image);
+    } catch (PidspaceException refusal) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return ask(registry, replyTo -> new SpaceRegistry.Import(id, image, replyTo));
   }
 
   public CompletionStage<Done> free(int pid) {

@@ -8,7 +8,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "alloc", mixinStandardHelpOptions = true,
-    description = "Allocates pids from a space and prints them, one global pid a line.")
+    description = {"Allocates pids from a space and prints them, one global pid a line.",
+        "With --vpid: exactly those vpids, all or nothing (clone3 set_tid), printed in the order given."})
 final class AllocCommand extends ClientCommand {
 
   @Parameters(paramLabel = "SPACE", description = "The space id.")
@@ -18,11 +19,25 @@ final class AllocCommand extends ClientCommand {
       description = "How many pids; fewer when the space runs out (default: ${DEFAULT-VALUE}).")
   int count;
 
+  @Option(names = "--vpid", paramLabel = "VPID", split = ",",
+      description = "An exact vpid to allocate; repeat it (or separate with commas) for several.")
+  List<Long> vpids = new ArrayList<>();
+
+  @Option(names = "--hold", paramLabel = "ID", description = "With --vpid: the hold whose vpids these are.")
+  String hold;
+
   @Override
   int run(ApiClient api) throws ApiClient.NoAnswer {
-    return print(api.post("/v1/spaces/" + space + "/pids?count=" + count, ""), answer -> {
+    if (hold != null && vpids.isEmpty()) {
+      err().println(spec.qualifiedName() + ": --hold needs --vpid");
+      return 2;
+    }
+    ApiClient.Answer answer = vpids.isEmpty()
+        ? api.post("/v1/spaces/" + space + "/pids?count=" + count, "")
+        : api.post("/v1/spaces/" + space + "/pids", Json.object("vpids", vpids, "hold", hold));
+    return print(answer, pids -> {
       List<String> lines = new ArrayList<>();
-      for (JsonNode pid : answer.get("pids")) {
+      for (JsonNode pid : pids.get("pids")) {
         lines.add(pid.asText());
       }
       return String.join(System.lineSeparator(), lines);

@@ -72,6 +72,10 @@ final class ApiClient {
     return send("POST", path, json);
   }
 
+  Answer patch(String path, String json) throws NoAnswer {
+    return send("PATCH", path, json);
+  }
+
   Answer delete(String path) throws NoAnswer {
     return send("DELETE", path, null);
   }

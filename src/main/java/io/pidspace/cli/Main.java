@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
     description = "A pid authority for container platforms: the 2006 pidspaces design on Akka.",
     subcommands = {
       NodeCommand.class, ReplayCommand.class, StormCommand.class,
-      SpacesCommand.class, AllocCommand.class, FreeCommand.class, LookupCommand.class,
+      SpacesCommand.class, AllocCommand.class, FreeCommand.class, LookupCommand.class, HoldsCommand.class, ReconcileCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

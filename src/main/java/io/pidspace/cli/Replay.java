@@ -110,13 +110,20 @@ final class Replay {
           throw e instanceof CompletionException ce ? ce : new CompletionException(e);
         }));
       }
+      case "alloc-at" -> {
+        expectArgs(words, 2, "alloc-at ID VPID");
+        int space = (int) number(words[1]);
+        int vpid = (int) number(words[2]);
+        // through the same router as alloc and free, so it keeps its place among them
+        return pipelined(started().allocAt(space, new int[] {vpid}, 0).thenApply(pids -> String.valueOf(pids[0])));
+      }
       case "free" -> {
         expectArgs(words, 1, "free PID");
         int pid = layout().checkPid(number(words[1]));
         return pipelined(started().free(pid).thenApply(done -> "ok"));
       }
       default -> throw PidspaceException.badRequest(
-          "unknown command '" + command + "' (pid-max, space-create, space-destroy, alloc, free)");
+          "unknown command '" + command + "' (pid-max, space-create, space-destroy, alloc, alloc-at, free)");
     }
   }
 

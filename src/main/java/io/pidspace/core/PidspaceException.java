@@ -10,6 +10,11 @@ public final class PidspaceException extends RuntimeException {
   public enum Code {
     UNKNOWN_SPACE("unknown-space"),
     SPACE_EXHAUSTED("space-exhausted"),
+    /** An exact vpid asked for (alloc-at, a hold) is allocated already. */
+    PID_IN_USE("pid-in-use"),
+    /** An exact vpid asked for is held for someone else (a restore in flight). */
+    PID_HELD("pid-held"),
+    UNKNOWN_HOLD("unknown-hold"),
     NOT_ALLOCATED("not-allocated"),
     OUT_OF_RANGE("out-of-range"),
     RESERVED_PID("reserved-pid"),
@@ -101,6 +106,10 @@ public final class PidspaceException extends RuntimeException {
 
   public static PidspaceException unavailable(String message) {
     return new PidspaceException(Code.UNAVAILABLE, message);
+  }
+
+  public static PidspaceException unknownHold(int space, int hold) {
+    return new PidspaceException(Code.UNKNOWN_HOLD, "space " + space + " has no hold " + hold + " (released, claimed or expired)");
   }
 
   public static PidspaceException outOfRange(String message) {

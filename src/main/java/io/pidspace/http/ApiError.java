@@ -81,9 +81,9 @@ final class ApiError extends RuntimeException {
 
   private static StatusCode status(PidspaceException.Code code) {
     return switch (code) {
-      case UNKNOWN_SPACE, NOT_ALLOCATED -> StatusCodes.NOT_FOUND;
+      case UNKNOWN_SPACE, NOT_ALLOCATED, UNKNOWN_HOLD -> StatusCodes.NOT_FOUND;
       case OUT_OF_RANGE, BAD_REQUEST, RESERVED_PID -> StatusCodes.BAD_REQUEST;
-      case SPACE_EXHAUSTED, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT, CONFLICT -> StatusCodes.CONFLICT;
+      case SPACE_EXHAUSTED, PID_IN_USE, PID_HELD, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT, CONFLICT -> StatusCodes.CONFLICT;
       case UNAVAILABLE, OVERLOADED -> StatusCodes.SERVICE_UNAVAILABLE;
     };
   }

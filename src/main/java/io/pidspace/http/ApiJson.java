@@ -10,7 +10,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.api.SpaceListing;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
+import java.util.Base64;
 import java.util.List;
 
 /** The JSON shapes the API answers with (docs/http.md); Jackson writes records field by field. */
@@ -63,6 +65,28 @@ final class ApiJson {
   record Spaces(List<Listed> spaces) {}
 
   record Pids(int[] pids) {}
+
+  record HoldId(String hold) {}
+
+  /** A reconciliation report: allocated but not alive, alive but not allocated, freed now. */
+  record Report(int[] leaked, int[] unknown, int[] freed) {}
+
+  /** A hold in a document: its id (a string, as the API hands it out), its vpids, and its end in epoch millis. */
+  record HoldJson(String id, int[] vpids, long expiresAt) {}
+
+  /** A whole space as export gives it and import takes it; {@code allocated} is a portable RoaringBitmap in base64. */
+  record Document(int format, int shift, int pidMax, int lastPid, String allocated, List<HoldJson> holds, int lastHold,
+      long reuseDelay, Cooling cooling) {
+    static Document of(SpaceImage image) {
+      return new Document(image.format(), image.shift(), image.pidMax(), image.lastPid(),
+          Base64.getEncoder().encodeToString(image.allocated()),
+          image.holds().stream().map(h -> new HoldJson(Integer.toString(h.id()), h.vpids(), h.expiresAt())).toList(),
+          image.lastHold(), image.reuseDelay(), new Cooling(image.cooling(), image.coolingUntil()));
+    }
+  }
+
+  /** Vpids still cooling down after a free (reuse delay), each with its end in epoch millis. */
+  record Cooling(int[] vpids, long[] until) {}
 
   record Refusal(int pid, String error, String message) {}
 

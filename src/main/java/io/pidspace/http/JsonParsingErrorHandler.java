@@ -29,7 +29,7 @@ final class JsonParsingErrorHandler extends ParsingErrorHandler {
     log.debug("refused a request the HTTP parser could not read (parser status {})", status.intValue());
     return switch (status.intValue()) {
       case 501 -> new ApiError(StatusCodes.METHOD_NOT_ALLOWED, "method-not-allowed",
-          "unknown HTTP method; this API takes GET, POST and DELETE").response()
+          "unknown HTTP method; this API takes GET, POST, PATCH and DELETE").response()
           .addHeader(Allow.create(HttpMethods.GET, HttpMethods.POST, HttpMethods.DELETE));
       case 413 -> ApiError.bodyTooLarge(limits.getMaxContentLength()).response();
       case 414 -> new ApiError(StatusCodes.URI_TOO_LONG, "uri-too-long",

@@ -15,13 +15,18 @@ import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
 import akka.util.ByteString;
 import io.pidspace.api.PidAuthority;
+import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.http.RequestReader.Field;
 import io.pidspace.metrics.NodeMetrics;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +50,16 @@ final class PidspaceRoutes extends AllDirectives {
   private static final HttpResponse REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
       "the node did not answer within pidspace.http.server.request-timeout").response();
 
+  /**
+   * The largest import body: a document of a whole 4,194,304-vpid space takes at most about
+   * 700 KB of base64 bitmap, the rest is its holds.
+   */
+  static final long MAX_IMPORT_BODY = 8L << 20;
+  /** Most holds one document may carry. */
+  static final int MAX_HOLDS = 1024;
+  /** {@code {id}:reconcile}: the id is group 1, checked as any space id. */
+  private static final java.util.regex.Pattern RECONCILE = java.util.regex.Pattern.compile("(.*):reconcile");
+
   private final PidAuthority authority;
   private final HttpSettings settings;
   private final PidLayout layout;
@@ -63,7 +78,13 @@ final class PidspaceRoutes extends AllDirectives {
     ALLOC("POST", "/v1/spaces/{id}/pids"),
     LOOKUP("GET", "/v1/pids/{pid}"),
     FREE("DELETE", "/v1/pids/{pid}"),
-    FREE_BATCH("POST", "/v1/pids:free");
+    FREE_BATCH("POST", "/v1/pids:free"),
+    SET("PATCH", "/v1/spaces/{id}"),
+    RECONCILE("POST", "/v1/spaces/{id}:reconcile"),
+    HOLD("POST", "/v1/spaces/{id}/holds"),
+    RELEASE("DELETE", "/v1/spaces/{id}/holds/{hold}"),
+    EXPORT("GET", "/v1/spaces/{id}/export"),
+    IMPORT("POST", "/v1/spaces:import");
 
     final String method;
     final String template;
@@ -90,9 +111,13 @@ final class PidspaceRoutes extends AllDirectives {
   Route route() {
     return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
         handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-            withSizeLimit(settings.maxBody(), () -> concat(
-                pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
-                dashboard.route())))));
+            concat(
+                // before the size limit of every other route: a whole space is larger than a batch
+                path(PathMatchers.segment("v1").slash("spaces:import"), () -> post(() -> mutating(() ->
+                    withSizeLimit(MAX_IMPORT_BODY, () -> withBody(Api.IMPORT, MAX_IMPORT_BODY, this::importSpace))))),
+                withSizeLimit(settings.maxBody(), () -> concat(
+                    pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
+                    dashboard.route()))))));
   }
 
   private Route spaceRoutes() {
@@ -100,12 +125,21 @@ final class PidspaceRoutes extends AllDirectives {
         pathEnd(() -> concat(
             get(() -> answer(Api.LIST, this::listSpaces)),
             post(() -> mutating(() -> withBody(Api.CREATE, this::createSpace))))),
+        path(PathMatchers.segment(RECONCILE), id -> post(() -> mutating(() ->
+            withBody(Api.RECONCILE, body -> reconcile(id, body))))),
         pathPrefix(PathMatchers.segment(), id -> concat(
             pathEnd(() -> concat(
                 get(() -> answer(Api.STATS, () -> spaceStats(id))),
+                patch(() -> mutating(() -> withBody(Api.SET, body -> setPidMax(id, body)))),
                 delete(() -> mutating(() -> answer(Api.DESTROY, () -> destroySpace(id)))))),
             path("pids", () -> post(() -> mutating(() ->
-                parameterOptional("count", count -> answer(Api.ALLOC, () -> alloc(id, count))))))))));
+                parameterOptional("count", count -> count.isPresent()
+                    ? answer(Api.ALLOC, () -> alloc(id, count))
+                    : withBody(Api.ALLOC, body -> body.isEmpty() ? alloc(id, Optional.empty()) : allocAt(id, body)))))),
+            path("holds", () -> post(() -> mutating(() -> withBody(Api.HOLD, body -> hold(id, body))))),
+            path(PathMatchers.segment("holds").slash(PathMatchers.segment()), hold ->
+                delete(() -> mutating(() -> answer(Api.RELEASE, () -> release(id, hold))))),
+            path("export", () -> get(() -> answer(Api.EXPORT, () -> export(id))))))));
   }
 
   private Route pidRoutes() {
@@ -156,6 +190,187 @@ final class PidspaceRoutes extends AllDirectives {
       metrics.allocated(allocated.length);
       return json(StatusCodes.OK, new ApiJson.Pids(allocated));
     });
+  }
+
+  /** {@code {"vpids": [..], "hold": "<id>"?}}: exactly those vpids, answered in the order asked. */
+  private CompletionStage<HttpResponse> allocAt(String id, ByteString body) {
+    int space = spaceId(id);
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.numbers("vpids", maxBatch), Field.text("hold", 10)));
+    long[] given = request.numbers("vpids");
+    if (given == null || given.length == 0) {
+      throw PidspaceException.badRequest("the body must be {\"vpids\": [vpids], \"hold\": \"<id>\"} with at least one vpid");
+    }
+    int hold = request.text("hold") == null ? 0 : holdId(request.text("hold"));
+    return authority.allocAt(space, vpids(given), hold).thenApply(pids -> {
+      metrics.allocated(pids.length);
+      return json(StatusCodes.OK, new ApiJson.Pids(pids));
+    });
+  }
+
+  /** {@code {"vpids": [..], "ttl": "30s"}}: holds them; answers {@code {"hold": "<id>"}}. */
+  private CompletionStage<HttpResponse> hold(String id, ByteString body) {
+    int space = spaceId(id);
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.numbers("vpids", maxBatch), Field.text("ttl", 20)));
+    long[] given = request.numbers("vpids");
+    if (given == null || given.length == 0 || request.text("ttl") == null) {
+      throw PidspaceException.badRequest("the body must be {\"vpids\": [vpids], \"ttl\": \"30s\"} with at least one vpid");
+    }
+    Duration ttl = duration(request.text("ttl"), "ttl");
+    return authority.hold(space, vpids(given), ttl).thenApply(hold ->
+        json(StatusCodes.CREATED, new ApiJson.HoldId(Integer.toString(hold)))
+            .addHeader(Location.create("/v1/spaces/" + space + "/holds/" + hold)));
+  }
+
+  private CompletionStage<HttpResponse> release(String id, String hold) {
+    return authority.release(spaceId(id), holdId(hold)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
+  }
+
+  /**
+   * {@code {"pidMax": M}}: the space's new pid_max; {@code {"reuseDelay": "30s"}}: its reuse delay
+   * ("0s" for off); both in one body are two changes, pid_max first. Answers its stats.
+   */
+  private CompletionStage<HttpResponse> setPidMax(String id, ByteString body) {
+    int space = spaceId(id);
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.number("pidMax"), Field.text("reuseDelay", 20)));
+    Long pidMax = request.number("pidMax");
+    String reuseDelay = request.text("reuseDelay");
+    if (pidMax == null && reuseDelay == null) {
+      throw PidspaceException.badRequest("the body must be {\"pidMax\": M} or {\"reuseDelay\": \"30s\"} or both");
+    }
+    Integer max = pidMax == null ? null : pidMax(pidMax);
+    Duration delay = reuseDelay == null ? null : duration(reuseDelay, "reuseDelay");
+    CompletionStage<?> first = max == null ? CompletableFuture.completedFuture(null) : authority.setPidMax(space, max);
+    return first.thenCompose(done -> delay == null ? authority.stats(space) : authority.setReuseDelay(space, delay))
+        .thenApply(stats -> json(StatusCodes.OK, ApiJson.Space.of(stats)));
+  }
+
+  /** {@code {"alive": [vpids], "apply": false}}: leaked and unknown vpids; with apply, the freed ones. */
+  private CompletionStage<HttpResponse> reconcile(String id, ByteString body) {
+    int space = spaceId(id);
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.numbers("alive", maxBatch), Field.bool("apply")));
+    long[] alive = request.numbers("alive");
+    if (alive == null) {
+      throw PidspaceException.badRequest("the body must be {\"alive\": [vpids], \"apply\": false}");
+    }
+    return authority.reconcile(space, vpids(alive, "alive"), request.flag("apply"))
+        .thenApply(report -> json(StatusCodes.OK, new ApiJson.Report(report.leaked(), report.unknown(), report.freed())));
+  }
+
+  private CompletionStage<HttpResponse> export(String id) {
+    return authority.exportSpace(spaceId(id)).thenApply(image -> json(StatusCodes.OK, ApiJson.Document.of(image)));
+  }
+
+  private static final List<Field> DOCUMENT = List.of(
+      Field.number("format"), Field.number("shift"), Field.number("pidMax"), Field.number("lastPid"),
+      Field.text("allocated", (int) MAX_IMPORT_BODY), Field.number("lastHold"), Field.number("reuseDelay"),
+      Field.object("cooling", List.of(Field.numbers("vpids", Integer.MAX_VALUE), Field.numbers("until", Integer.MAX_VALUE))),
+      Field.objects("holds", MAX_HOLDS, List.of(Field.text("id", 10), Field.numbers("vpids", Integer.MAX_VALUE),
+          Field.number("expiresAt"))));
+
+  /** {@code {"id": N?, "document": {...}}}: the document as export gives it, checked whole before anything is stored. */
+  private CompletionStage<HttpResponse> importSpace(ByteString body) {
+    RequestReader.Body request = RequestReader.object(body, List.of(Field.number("id"), Field.object("document", DOCUMENT)));
+    int space = request.number("id") == null ? PidAuthority.ANY_ID : spaceId(request.number("id"), "id");
+    RequestReader.Body document = request.object("document");
+    if (document == null) {
+      throw PidspaceException.badRequest("the body must be {\"id\": N, \"document\": {...}} with a document as export gives it");
+    }
+    return authority.importSpace(space, image(document)).thenApply(stats ->
+        json(StatusCodes.CREATED, ApiJson.Space.of(stats)).addHeader(Location.create("/v1/spaces/" + stats.space())));
+  }
+
+  /** The document's fields, each present and an int; their meaning is checked by the core. */
+  private static SpaceImage image(RequestReader.Body document) {
+    String allocated = document.text("allocated");
+    List<RequestReader.Body> holds = document.objects("holds");
+    if (allocated == null || holds == null) {
+      throw PidspaceException.badRequest("document.allocated and document.holds are required");
+    }
+    byte[] bits;
+    try {
+      bits = Base64.getDecoder().decode(allocated);
+    } catch (IllegalArgumentException notBase64) {
+      throw PidspaceException.badRequest("document.allocated must be base64");
+    }
+    List<Hold> parsed = new ArrayList<>();
+    for (int i = 0; i < holds.size(); i++) {
+      RequestReader.Body hold = holds.get(i);
+      String name = "document.holds[" + i + "]";
+      if (hold.text("id") == null || hold.numbers("vpids") == null || hold.number("expiresAt") == null) {
+        throw PidspaceException.badRequest(name + " needs id, vpids and expiresAt");
+      }
+      int[] vpids = new int[hold.numbers("vpids").length];
+      for (int j = 0; j < vpids.length; j++) {
+        vpids[j] = intField(hold.numbers("vpids")[j], name + ".vpids[" + j + "]");
+      }
+      parsed.add(new Hold(holdId(hold.text("id")), vpids, hold.number("expiresAt")));
+    }
+    RequestReader.Body cooling = document.object("cooling");
+    long[] coolingVpids = cooling == null || cooling.numbers("vpids") == null ? new long[0] : cooling.numbers("vpids");
+    long[] coolingUntil = cooling == null || cooling.numbers("until") == null ? new long[0] : cooling.numbers("until");
+    int[] vpids = new int[coolingVpids.length];
+    for (int i = 0; i < vpids.length; i++) {
+      vpids[i] = intField(coolingVpids[i], "document.cooling.vpids[" + i + "]");
+    }
+    Long reuseDelay = document.number("reuseDelay");
+    return new SpaceImage(intField(document.number("format"), "document.format"),
+        intField(document.number("shift"), "document.shift"), intField(document.number("pidMax"), "document.pidMax"),
+        intField(document.number("lastPid"), "document.lastPid"), bits, parsed,
+        intField(document.number("lastHold"), "document.lastHold"), reuseDelay == null ? 0 : reuseDelay, vpids,
+        coolingUntil);
+  }
+
+  private static int intField(Long value, String name) {
+    if (value == null) {
+      throw PidspaceException.badRequest(name + " is required");
+    }
+    if (value != value.intValue()) {
+      throw PidspaceException.outOfRange(name + " must fit in 32 bits");
+    }
+    return value.intValue();
+  }
+
+  private int[] vpids(long[] given) {
+    return vpids(given, "vpids");
+  }
+
+  /** Vpids as given; each beyond the layout is out of range here, the rest are the space's to check. */
+  private int[] vpids(long[] given, String name) {
+    int[] vpids = new int[given.length];
+    for (int i = 0; i < given.length; i++) {
+      if (given[i] < 0 || given[i] >= layout.pidMaxLimit()) {
+        throw PidspaceException.outOfRange(name + "[" + i + "] must be within 1..pid_max-1 of the space");
+      }
+      vpids[i] = (int) given[i];
+    }
+    return vpids;
+  }
+
+  /** A hold id: the decimal digits {@code POST .../holds} answered. */
+  private static int holdId(String text) {
+    if (text.isEmpty() || text.length() > 9 || !text.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw PidspaceException.badRequest("a hold id is the decimal string that POST /v1/spaces/{id}/holds answered");
+    }
+    return Integer.parseInt(text);
+  }
+
+  /** {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}: digits and a unit, nothing else. */
+  private static Duration duration(String text, String name) {
+    int digits = 0;
+    while (digits < text.length() && text.charAt(digits) >= '0' && text.charAt(digits) <= '9') {
+      digits++;
+    }
+    String unit = text.substring(digits);
+    if (digits == 0 || digits > 9 || !List.of("ms", "s", "m", "h").contains(unit)) {
+      throw PidspaceException.badRequest(name + " must be a whole number with a unit: ms, s, m or h (\"30s\")");
+    }
+    long n = Long.parseLong(text.substring(0, digits));
+    return switch (unit) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      default -> Duration.ofHours(n);
+    };
   }
 
   private CompletionStage<HttpResponse> lookup(String pid) {
@@ -242,11 +457,15 @@ final class PidspaceRoutes extends AllDirectives {
 
   /** The body, read whole within {@code body-timeout}: a half-sent body holds no connection longer. */
   private Route withBody(Api api, Function<ByteString, CompletionStage<HttpResponse>> handler) {
+    return withBody(api, settings.maxBody(), handler);
+  }
+
+  private Route withBody(Api api, long maxBody, Function<ByteString, CompletionStage<HttpResponse>> handler) {
     return extractRequestEntity(entity -> extractMaterializer(materializer -> answer(api, () -> {
-      if (entity.getContentLengthOption().orElse(0) > settings.maxBody()) {
-        throw ApiError.bodyTooLarge(settings.maxBody()); // before a byte of it is read
+      if (entity.getContentLengthOption().orElse(0) > maxBody) {
+        throw ApiError.bodyTooLarge(maxBody); // before a byte of it is read
       }
-      return entity.toStrict(settings.bodyTimeout().toMillis(), settings.maxBody(), materializer)
+      return entity.toStrict(settings.bodyTimeout().toMillis(), maxBody, materializer)
           .handle((strict, failure) -> {
             if (failure != null) {
               throw ApiError.ofBody(failure, settings);

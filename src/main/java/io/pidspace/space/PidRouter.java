@@ -7,8 +7,12 @@ import akka.actor.typed.Props;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,6 +36,7 @@ public final class PidRouter {
   private final InFlight inFlight;
   private final FreezeGuard freezeGuard;
   private final long timeoutNanos;
+  private final int reconcileReports;
   private final AtomicReferenceArray<ActorRef<Coalescer.Command>> coalescers;
   private final String namePrefix;
   private static final AtomicInteger routers = new AtomicInteger(); // tests run several per system
@@ -53,6 +58,10 @@ public final class PidRouter {
     this.layout = settings.layout();
     this.spaces = spaces;
     this.timeoutNanos = settings.askTimeout().toNanos();
+    this.reconcileReports = system.settings().config().getInt("pidspace.reconcile.reports");
+    if (reconcileReports < 1 || reconcileReports > PidMap.MAX_REPORTS) {
+      throw new IllegalArgumentException("pidspace.reconcile.reports must be within 1.." + PidMap.MAX_REPORTS);
+    }
     this.coalescers = new AtomicReferenceArray<>(layout.maxSpaces());
     this.namePrefix = "pidspace-" + routers.incrementAndGet() + "-coalescer-";
   }
@@ -67,6 +76,114 @@ public final class PidRouter {
       return CompletableFuture.failedFuture(refusal);
     }
     return submit(space, PidSpace.Kind.ALLOC, count, null).thenApply(PidSpace.Outcome::pids);
+  }
+
+  /** The longest a hold may live: a restore that takes longer asks again. */
+  public static final Duration MAX_HOLD_TTL = Duration.ofDays(1);
+
+  /**
+   * Exactly {@code vpids} of {@code space}, all or nothing, as global pids in the order asked;
+   * vpids held by {@code hold} (0: none) are claimed from it.
+   */
+  public CompletableFuture<int[]> allocAt(int space, int[] vpids, int hold) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null) {
+      refusal = checkVpids(vpids);
+    }
+    if (refusal == null && hold < 0) {
+      refusal = PidspaceException.badRequest("a hold id is a positive whole number");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.ALLOC_AT, hold, vpids.clone()).thenApply(PidSpace.Outcome::pids);
+  }
+
+  /** Holds {@code vpids} of {@code space} for {@code ttl}; answers the hold's id. */
+  public CompletableFuture<Integer> hold(int space, int[] vpids, Duration ttl) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null) {
+      refusal = checkVpids(vpids);
+    }
+    if (refusal == null && (ttl.toMillis() < 1 || ttl.compareTo(MAX_HOLD_TTL) > 0)) {
+      refusal = PidspaceException.outOfRange("ttl must be within 1 ms.." + MAX_HOLD_TTL.toHours() + " h");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.HOLD, (int) ttl.toMillis(), vpids.clone()).thenApply(outcome -> outcome.pids()[0]);
+  }
+
+  /** Releases a hold: its vpids are free for next-fit again. */
+  public CompletableFuture<Done> release(int space, int hold) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    if (hold < 1) {
+      return CompletableFuture.failedFuture(PidspaceException.unknownHold(space, hold));
+    }
+    return submit(space, PidSpace.Kind.RELEASE, hold, null).thenApply(outcome -> Done.getInstance());
+  }
+
+  /** Sets the space's pid_max: raised any time, lowered only above its highest allocated or held vpid. */
+  public CompletableFuture<SpaceStats> setPidMax(int space, int pidMax) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null) {
+      refusal = refusalOf(() -> layout.checkPidMax(pidMax));
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.PID_MAX, pidMax, null).thenApply(PidSpace.Outcome::stats);
+  }
+
+  /** Sets the space's reuse delay: vpids freed from now on are skipped by next-fit that long (zero: off). */
+  public CompletableFuture<SpaceStats> setReuseDelay(int space, Duration delay) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null && (delay.isNegative() || delay.toMillis() > PidMap.MAX_REUSE_DELAY)) {
+      refusal = PidspaceException.outOfRange("reuseDelay must be within 0.." + PidMap.MAX_REUSE_DELAY / 3_600_000 + " h");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.REUSE_DELAY, (int) delay.toMillis(), null).thenApply(PidSpace.Outcome::stats);
+  }
+
+  /**
+   * Reconciliation: the space against the vpids a container runtime sees {@code alive}. With
+   * {@code apply}, frees the leaked vpids that were leaked in the last
+   * {@code pidspace.reconcile.reports} reports too, in the same stored write as the report.
+   */
+  public CompletableFuture<Reconciled> reconcile(int space, int[] alive, boolean apply) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null && alive.length > settings.maxBatch()) {
+      refusal = PidspaceException.badRequest("alive may name at most " + settings.maxBatch() + " vpids (pidspace.max-batch)");
+    }
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.RECONCILE, apply ? reconcileReports : 0, alive.clone())
+        .thenApply(PidSpace.Outcome::reconciled);
+  }
+
+  /** The whole space as a portable document. */
+  public CompletableFuture<SpaceImage> export(int space) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal != null) {
+      return CompletableFuture.failedFuture(refusal);
+    }
+    return submit(space, PidSpace.Kind.EXPORT, 0, null).thenApply(PidSpace.Outcome::image);
+  }
+
+  private PidspaceException checkVpids(int[] vpids) {
+    if (vpids.length == 0) {
+      return PidspaceException.badRequest("vpids must name at least one vpid");
+    }
+    if (vpids.length > settings.maxBatch()) {
+      return PidspaceException.badRequest("a request may name at most " + settings.maxBatch() + " vpids (pidspace.max-batch)");
+    }
+    return null;
   }
 
   public CompletableFuture<Done> free(int pid) {

@@ -25,6 +25,8 @@ import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.metrics.SpaceMetrics;
 import java.util.ArrayList;
@@ -41,8 +43,8 @@ import java.util.List;
  * with the core, request by request in arrival order, stores what changed as one event and then
  * answers every request ({@link #decide}). {@link Durable} is event-sourced: no answer before its
  * event is stored, except allocs inside a stored reservation ({@code pidspace.reservation},
- * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory} ({@code pidspace.persistence = none}) keeps the changes at
- * once.
+ * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory}
+ * ({@code pidspace.persistence = none}) keeps the changes at once.
  *
  * <p>Creates and destroys carry the registry's generation (docs/protocol.md): the space acts only
  * on a generation newer than its own, stores it, and answers a repeated one with its status, so a
@@ -60,6 +62,12 @@ public final class PidSpace {
   /** From the registry only: destroy the space as {@code generation}, if that is newer than its own. */
   public record Destroy(long generation, ActorRef<Status> replyTo) implements Command {}
 
+  /**
+   * From the registry only: import the space as {@code generation} exactly as {@code image}
+   * says, if it does not exist and that is newer than its own (a create that carries its state).
+   */
+  public record Import(long generation, SpaceImage image, ActorRef<Status> replyTo) implements Command {}
+
   /** Whether the space exists and at which generation; changes nothing. */
   public record Inspect(ActorRef<Status> replyTo) implements Command {}
 
@@ -69,11 +77,15 @@ public final class PidSpace {
   /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
   public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public enum Kind { ALLOC, FREE, LOOKUP, STATS }
+  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
 
   /**
    * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
-   * for {@code FREE} and {@code LOOKUP}. Its caller gives up at {@code deadline} (epoch millis):
+   * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
+   * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
+   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}; the reuse
+   * delay in milliseconds for {@code REUSE_DELAY}; the alive vpids and the reports a leak must
+   * have been in before it is freed (0: report only) for {@code RECONCILE}. Its caller gives up at {@code deadline} (epoch millis):
    * a request that reaches the space later is answered unavailable and changes nothing.
    */
   public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
@@ -81,12 +93,18 @@ public final class PidSpace {
   /**
    * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
    * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
-   * {@code stats}.
+   * {@code stats}; for {@code ALLOC_AT} the global pids in the order asked, for {@code HOLD} the
+   * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
+   * {@code EXPORT} the {@code image}, for {@code RECONCILE} the {@code reconciled} report.
    */
-  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats)
-      implements CborSerializable {
+  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
+      SpaceImage image, Reconciled reconciled) implements CborSerializable {
     static Outcome refused(PidspaceException reason) {
-      return new Outcome(reason.toWire(), null, null, null, null);
+      return new Outcome(reason.toWire(), null, null, null, null, null, null);
+    }
+
+    static Outcome pids(int[] pids) {
+      return new Outcome(null, pids, null, null, null, null, null);
     }
   }
 
@@ -140,6 +158,20 @@ public final class PidSpace {
       int pidMax = layout.checkPidMax(cmd.pidMax);
       return new Decision(List.of(new SpaceEvent.SpaceCreated(cmd.generation, pidMax)),
           () -> cmd.replyTo.tell(status(state)));
+    } else if (command instanceof Import cmd) {
+      if (space == PidLayout.DEFAULT_SPACE || state.exists() || cmd.generation <= state.generation()) {
+        Status status = status(state);
+        return Decision.reply(() -> cmd.replyTo.tell(status));
+      }
+      try {
+        PidMap.fromImage(layout, space, cmd.image); // checked again here: the event must apply
+      } catch (PidspaceException invalid) {
+        // only a caller that bypassed the facade's check gets here; the registry logs the refusal
+        Status status = status(state);
+        return Decision.reply(() -> cmd.replyTo.tell(status));
+      }
+      return new Decision(List.of(new SpaceEvent.SpaceImported(cmd.generation, cmd.image)),
+          () -> cmd.replyTo.tell(status(state)));
     } else if (command instanceof Destroy cmd) {
       if (space == PidLayout.DEFAULT_SPACE || cmd.generation <= state.generation()) {
         Status status = status(state);
@@ -166,7 +198,9 @@ public final class PidSpace {
     PidMap map = state.map();
     PidMap.Run changes = state.openRun(); // with unstored changes from earlier runs, if any
     int before = changes.size();
+    int stepsBefore = changes.otherSteps();
     long now = System.currentTimeMillis();
+    changes.at(now); // before anything is decided: durable hold expiry (also after a crash) and the reuse delay's clock
     for (Op op : run.ops) {
       outcomes.add(now > op.deadline
           ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
@@ -174,8 +208,8 @@ public final class PidSpace {
     }
     Outcomes answer = new Outcomes(outcomes);
     Runnable reply = () -> run.replyTo.tell(answer);
-    if (changes.size() == before) {
-      if (before == 0) {
+    if (changes.size() == before && changes.otherSteps() == stepsBefore) {
+      if (before == 0 && stepsBefore == 0) {
         state.closeRun();
       }
       return Decision.reply(reply);
@@ -186,22 +220,23 @@ public final class PidSpace {
     }
     // a crash leaks at most the range: a sixteenth of the space at most
     int reservation = Math.min(settings.reservation(), map.pidMax() / 16);
-    if (reservation > 0 && allReserved(state, changes, before)) {
+    if (reservation > 0 && changes.otherSteps() == stepsBefore && allReserved(state, changes, before)) {
       return Decision.reply(reply); // answered now, stored with the next write
     }
-    int[] changed = changes.changes();
+    List<PidMap.Step> record = changes.records();
     int cursor = map.lastPid(); // where next-fit goes on from once this is stored
+    int pidMax = map.pidMax();
     changes.rollback();
     state.closeRun();
-    List<SpaceEvent> events = new ArrayList<>(3);
+    List<SpaceEvent> events = new ArrayList<>();
     if (!state.recorded()) {
-      events.add(new SpaceEvent.SpaceCreated(0, map.pidMax()));
+      events.add(new SpaceEvent.SpaceCreated(0, map.pidMax())); // rolled back: the pid_max it started with
     }
-    events.add(new SpaceEvent.PidsChanged(changed));
+    record.forEach(step -> events.add(event(step)));
     if (reservation > 0) {
       // renewed once less than half of it is left ahead of the cursor, so frees need no new one
       if (!state.reserved(cursor + reservation / 2) || cursor < state.reservedFrom()) {
-        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, map.pidMax() - 1)));
+        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, pidMax - 1)));
       }
     } else if (state.reserving()) {
       events.add(new SpaceEvent.Reserved(0, 0)); // reservations were turned off: recovery leaks nothing more
@@ -209,7 +244,10 @@ public final class PidSpace {
     return new Decision(events, reply);
   }
 
-  /** Whether every change from the {@code from}th on is an alloc inside the stored reservation. */
+  /**
+   * Whether every pid change from the {@code from}th on is a next-fit alloc inside the stored
+   * reservation (an alloc-at, {@code AT | v}, is never inside).
+   */
   private static boolean allReserved(SpaceState state, PidMap.Run changes, int from) {
     for (int i = from; i < changes.size(); i++) {
       int c = changes.change(i);
@@ -218,6 +256,30 @@ public final class PidSpace {
       }
     }
     return true;
+  }
+
+  private static SpaceEvent event(PidMap.Step step) {
+    if (step instanceof PidMap.Pids p) {
+      return new SpaceEvent.PidsChanged(p.changes());
+    } else if (step instanceof PidMap.HoldPlaced h) {
+      return new SpaceEvent.HoldPlaced(h.hold());
+    } else if (step instanceof PidMap.HoldReleased r) {
+      return new SpaceEvent.HoldReleased(r.hold());
+    } else if (step instanceof PidMap.PidMaxSet m) {
+      return new SpaceEvent.PidMaxChanged(m.pidMax());
+    } else if (step instanceof PidMap.ReuseDelaySet d) {
+      return new SpaceEvent.ReuseDelayChanged(d.reuseDelay());
+    } else if (step instanceof PidMap.Cooled c) {
+      return new SpaceEvent.PidsCooled(c.vpids(), c.until());
+    }
+    throw new IllegalArgumentException("unexpected step " + step);
+  }
+
+  /** Whether a run's own change: in memory, the map holds it already. */
+  private static boolean ofRun(SpaceEvent event) {
+    return event instanceof SpaceEvent.PidsChanged || event instanceof SpaceEvent.HoldPlaced
+        || event instanceof SpaceEvent.HoldReleased || event instanceof SpaceEvent.PidMaxChanged
+        || event instanceof SpaceEvent.ReuseDelayChanged || event instanceof SpaceEvent.PidsCooled;
   }
 
   private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
@@ -235,7 +297,55 @@ public final class PidSpace {
         for (int i = 0; i < n; i++) {
           pids[i] = layout.encode(space, vpids[i]);
         }
-        return new Outcome(null, pids, null, null, null);
+        return Outcome.pids(pids);
+      }
+      case ALLOC_AT -> {
+        PidspaceException refusal = changes.allocAt(op.pids, op.count);
+        if (refusal != null) {
+          return Outcome.refused(refusal);
+        }
+        int[] pids = new int[op.pids.length];
+        for (int i = 0; i < pids.length; i++) {
+          pids[i] = layout.encode(space, op.pids[i]);
+        }
+        return Outcome.pids(pids);
+      }
+      case HOLD -> {
+        try {
+          return Outcome.pids(new int[] {changes.hold(op.pids, System.currentTimeMillis() + op.count)});
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case RELEASE -> {
+        PidspaceException refusal = changes.release(op.count);
+        return refusal == null ? Outcome.pids(new int[0]) : Outcome.refused(refusal);
+      }
+      case PID_MAX -> {
+        try {
+          changes.setPidMax(op.count);
+          return new Outcome(null, null, null, null, map.stats(), null, null);
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case REUSE_DELAY -> {
+        try {
+          changes.setReuseDelay(op.count);
+          return new Outcome(null, null, null, null, map.stats(), null, null);
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case RECONCILE -> {
+        try {
+          return new Outcome(null, null, null, null, null, null, changes.reconcile(op.pids, op.count));
+        } catch (PidspaceException refusal) {
+          return Outcome.refused(refusal);
+        }
+      }
+      case EXPORT -> {
+        return new Outcome(null, null, null, null, null, map.image(), null);
       }
       case FREE -> {
         int[] freed = new int[op.pids.length];
@@ -249,14 +359,14 @@ public final class PidSpace {
             refused.add(FreeResult.Refusal.of(pid, refusal));
           }
         }
-        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null);
+        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null, null);
       }
       case LOOKUP -> {
         int pid = op.pids[0];
-        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null);
+        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null, null);
       }
       case STATS -> {
-        return new Outcome(null, null, null, null, map.stats());
+        return new Outcome(null, null, null, null, map.stats(), null, null);
       }
       default -> throw new IllegalArgumentException("unexpected request " + op.kind);
     }
@@ -287,7 +397,7 @@ public final class PidSpace {
       return newReceiveBuilder().onAnyMessage(command -> {
         Decision decision = logic.decide(state, command);
         for (SpaceEvent event : decision.events) {
-          if (!(event instanceof SpaceEvent.PidsChanged)) {
+          if (!ofRun(event)) {
             state.apply(event); // a run's changes are in the map already
           }
         }

@@ -1,6 +1,8 @@
 package io.pidspace.space;
 
 import io.pidspace.core.CborSerializable;
+import io.pidspace.core.Hold;
+import io.pidspace.core.SpaceImage;
 
 /**
  * What happened to a space, as stored in its journal. Applied by {@link SpaceState#apply}; the
@@ -20,9 +22,31 @@ public sealed interface SpaceEvent extends CborSerializable {
 
   /**
    * One run of requests (the group commit), in order: {@code +v} allocated by next-fit (it becomes
-   * {@code last_pid}), {@code -v} freed.
+   * {@code last_pid}), {@code +(PidMap.AT | v)} allocated at (last_pid stays), {@code -v} freed.
+   * A run that also places or releases holds or sets pid_max stores those events between its
+   * pid changes, all in one atomic write.
    */
   record PidsChanged(int[] changes) implements SpaceEvent {}
+
+  /** Vpids held for a restore in flight until {@code hold.expiresAt()}. */
+  record HoldPlaced(Hold hold) implements SpaceEvent {}
+
+  /** A hold released by its owner or by expiry. */
+  record HoldReleased(int hold) implements SpaceEvent {}
+
+  record PidMaxChanged(int pidMax) implements SpaceEvent {}
+
+  /** The space's reuse delay (millis, 0 off): vpids freed from now on cool down that long. */
+  record ReuseDelayChanged(long reuseDelay) implements SpaceEvent {}
+
+  /** Vpids freed by the run (in its {@code PidsChanged}) under a reuse delay: next-fit skips each until its {@code until}. */
+  record PidsCooled(int[] vpids, long[] until) implements SpaceEvent {}
+
+  /**
+   * The registry's import of {@code generation} took effect: the space exists exactly as
+   * {@code image} describes it. One event, so a crash leaves nothing or the whole space.
+   */
+  record SpaceImported(long generation, SpaceImage image) implements SpaceEvent {}
 
   /**
    * A reservation ({@code pidspace.reservation}): allocs of vpids {@code from < v <= upTo} may be

@@ -22,6 +22,7 @@ import akka.persistence.typed.javadsl.SignalHandler;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -59,6 +60,13 @@ public final class SpaceRegistry
   /** {@code id} is {@link #ANY_ID} for the lowest free one; {@code pidMax} 0 for the default. */
   public record Create(int id, int pidMax, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
 
+  /**
+   * Creates space {@code id} ({@link #ANY_ID}: the lowest free one) exactly as {@code image} says:
+   * the create protocol with the image in its intent, so a crash leaves nothing or the whole
+   * space. The caller checks the image ({@code PidMap.fromImage}); the space checks it again.
+   */
+  public record Import(int id, SpaceImage image, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+
   public record Destroy(int id, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
   public record ListSpaces(ActorRef<SpaceIds> replyTo) implements Command {}
@@ -83,6 +91,9 @@ public final class SpaceRegistry
   /** The intent to create space {@code id} as {@code generation}, stored before the space acts. */
   public record CreateStarted(int id, long generation, int pidMax) implements Event {}
 
+  /** The intent to import space {@code id} as {@code generation}, stored (image and all) before the space acts. */
+  public record ImportStarted(int id, long generation, SpaceImage image) implements Event {}
+
   /** The intent to destroy space {@code id} as {@code generation}, stored before the space acts. */
   public record DestroyStarted(int id, long generation) implements Event {}
 
@@ -98,8 +109,8 @@ public final class SpaceRegistry
   /** Space {@code id} exists as {@code generation} without this registry's record: now it has one. */
   public record Adopted(int id, long generation) implements Event {}
 
-  /** An intent whose outcome is not stored yet. */
-  public record Pending(boolean create, long generation, int pidMax) implements CborSerializable {}
+  /** An intent whose outcome is not stored yet; {@code image} only for an import (null in older builds' records). */
+  public record Pending(boolean create, long generation, int pidMax, SpaceImage image) implements CborSerializable {}
 
   /** Existing spaces by id with the generation that created them, and pending intents. */
   public static final class State {
@@ -113,10 +124,13 @@ public final class SpaceRegistry
 
     State apply(Event event) {
       if (event instanceof CreateStarted e) {
-        pending.put(e.id, new Pending(true, e.generation, e.pidMax));
+        pending.put(e.id, new Pending(true, e.generation, e.pidMax, null));
+        lastGeneration = e.generation;
+      } else if (event instanceof ImportStarted e) {
+        pending.put(e.id, new Pending(true, e.generation, e.image.pidMax(), e.image));
         lastGeneration = e.generation;
       } else if (event instanceof DestroyStarted e) {
-        pending.put(e.id, new Pending(false, e.generation, 0));
+        pending.put(e.id, new Pending(false, e.generation, 0, null));
         lastGeneration = e.generation;
       } else if (event instanceof Finished e) {
         Pending done = pending.remove(e.id);
@@ -187,10 +201,11 @@ public final class SpaceRegistry
     return newCommandHandlerBuilder()
         .forAnyState()
         .onCommand(cmd -> !settling.isEmpty() && (cmd instanceof ListSpaces || cmd instanceof Create
-            || cmd instanceof Destroy), cmd -> Effect().stash())
+            || cmd instanceof Import || cmd instanceof Destroy), cmd -> Effect().stash())
         .onCommand(ListSpaces.class, (state, cmd) -> Effect().none()
             .thenRun(s -> cmd.replyTo.tell(new SpaceIds(s.existing.keySet().stream().mapToInt(i -> i).toArray()))))
         .onCommand(Create.class, this::onCreate)
+        .onCommand(Import.class, this::onImport)
         .onCommand(Destroy.class, this::onDestroy)
         .onCommand(SpaceAnswered.class, this::onSpaceAnswered)
         .onCommand(Retry.class, this::onRetry)
@@ -218,6 +233,23 @@ public final class SpaceRegistry
     }
     long generation = state.lastGeneration + 1;
     return Effect().persist(new CreateStarted(id, generation, pidMax)).thenRun(s -> {
+      addWaiter(id, cmd.replyTo);
+      drive(id, s.pending.get(id));
+    });
+  }
+
+  private Effect<Event, State> onImport(State state, Import cmd) {
+    if (!waiting.isEmpty()) {
+      return Effect().stash();
+    }
+    int id;
+    try {
+      id = chooseId(state, cmd.id);
+    } catch (PidspaceException refusal) {
+      return refuse(cmd.replyTo, refusal);
+    }
+    long generation = state.lastGeneration + 1;
+    return Effect().persist(new ImportStarted(id, generation, cmd.image)).thenRun(s -> {
       addWaiter(id, cmd.replyTo);
       drive(id, s.pending.get(id));
     });
@@ -259,9 +291,9 @@ public final class SpaceRegistry
     Duration timeout = settings.askTimeout().dividedBy(2); // the caller hears before its own ask times out
     context.pipeToSelf(
         Asks.<PidSpace.Command, PidSpace.Status>ask(spaces.space(id),
-            replyTo -> intent.create
-                ? new PidSpace.Create(intent.generation, intent.pidMax, replyTo)
-                : new PidSpace.Destroy(intent.generation, replyTo),
+            replyTo -> !intent.create ? new PidSpace.Destroy(intent.generation, replyTo)
+                : intent.image != null ? new PidSpace.Import(intent.generation, intent.image, replyTo)
+                : new PidSpace.Create(intent.generation, intent.pidMax, replyTo),
             timeout, context.getSystem().scheduler()),
         (status, failure) -> new SpaceAnswered(id, intent.generation, status, failure));
   }

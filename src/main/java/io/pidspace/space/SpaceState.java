@@ -1,6 +1,7 @@
 package io.pidspace.space;
 
 import io.pidspace.core.CborSerializable;
+import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import java.io.ByteArrayOutputStream;
@@ -8,6 +9,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import org.roaringbitmap.RoaringBitmap;
 
 /**
@@ -134,6 +136,22 @@ final class SpaceState {
       generation = e.generation();
       reservedFrom = reservedUpTo = 0;
       unstored = null;
+    } else if (event instanceof SpaceEvent.HoldPlaced e) {
+      map.applyHold(e.hold());
+    } else if (event instanceof SpaceEvent.HoldReleased e) {
+      map.applyRelease(e.hold());
+    } else if (event instanceof SpaceEvent.PidMaxChanged e) {
+      map.applyPidMax(e.pidMax());
+    } else if (event instanceof SpaceEvent.ReuseDelayChanged e) {
+      map.applyReuseDelay(e.reuseDelay());
+    } else if (event instanceof SpaceEvent.PidsCooled e) {
+      map.applyCooled(e.vpids(), e.until());
+    } else if (event instanceof SpaceEvent.SpaceImported e) {
+      map = PidMap.fromImage(layout, space, e.image());
+      generation = e.generation();
+      recorded = true;
+      reservedFrom = reservedUpTo = 0;
+      unstored = null;
     }
     return this;
   }
@@ -141,14 +159,15 @@ final class SpaceState {
   /**
    * The stored form of a space: its bound, cursor, generation and live vpids as a RoaringBitmap
    * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
-   * 0 means the space does not exist.
+   * 0 means the space does not exist. {@code holds}, {@code lastHold}, {@code reuseDelay} and the
+   * cooling vpids are absent (null, 0) in snapshots of older builds.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, int reservedFrom, int reservedUpTo)
-      implements CborSerializable {}
+  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold,
+      long reuseDelay, int[] cooling, long[] coolingUntil, int reservedFrom, int reservedUpTo) implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation, 0, 0);
+      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0], 0, 0);
     }
     RoaringBitmap bits = new RoaringBitmap();
     map.forEachAllocated(bits::add);
@@ -159,7 +178,10 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, reservedFrom, reservedUpTo);
+    long[][] cooling = map.cooling();
+    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, map.holds(), map.lastHold(),
+        map.reuseDelay(), java.util.Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1],
+        reservedFrom, reservedUpTo);
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
@@ -172,8 +194,15 @@ final class SpaceState {
     } catch (IOException e) {
       throw new UncheckedIOException("snapshot of space " + space + " is corrupt", e);
     }
-    return new SpaceState(layout, space,
-        PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray()),
-        snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo());
+    PidMap map = PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray());
+    if (snapshot.holds() != null) {
+      snapshot.holds().forEach(map::applyHold);
+      map.restoreLastHold(snapshot.lastHold());
+    }
+    map.applyReuseDelay(snapshot.reuseDelay());
+    if (snapshot.cooling() != null) {
+      map.applyCooled(snapshot.cooling(), snapshot.coolingUntil());
+    }
+    return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo());
   }
 }

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The actor path against the pure core: one random sequence of creates, allocs, frees (of live
- * and bogus pids), lookups and destroys, run through a fresh {@link PidAuthority} and through
+ * and bogus pids), lookups, destroys, alloc-ats, holds and their releases, pid_max changes and
+ * export-then-import copies, run through a fresh {@link PidAuthority} and through
  * {@link PidMap}s held directly, must give the same pids and the same refusals step by step.
  *
  * <p>Shift 24 leaves 128 space ids, so the sequence runs out of them; pid_max 400 makes spaces
@@ -37,6 +38,8 @@ class PidAuthorityAgainstCoreTest {
   private static final long SEED = 20_060_401;
   private static final int STEPS = 4_000;
   private static final int PID_MAX = 400;
+  /** Far beyond the test's run: no hold expires while the model does not expire them. */
+  private static final java.time.Duration HOLD_TTL = java.time.Duration.ofHours(1);
   private static final PidAuthority authority = PidAuthority.start(ConfigFactory.parseString(
       "pidspace { shift = 24, pid-max = " + PID_MAX + ", max-batch = 64 }\n"
           + "akka.actor.serialize-messages = on"));
@@ -67,7 +70,11 @@ class PidAuthorityAgainstCoreTest {
         "createSpace -> out-of-range", "destroySpace -> ok", "destroySpace -> default-space",
         "alloc -> ok", "alloc -> space-exhausted", "alloc -> unknown-space", "alloc -> bad-request",
         "free -> ok", "free -> not-allocated", "free -> unknown-space", "free -> reserved-pid", "free -> out-of-range",
-        "freeBatch -> ok", "lookup -> ok", "stats -> ok")) {
+        "freeBatch -> ok", "lookup -> ok", "stats -> ok",
+        "allocAt -> ok", "allocAt -> pid-in-use", "allocAt -> pid-held", "allocAt -> out-of-range",
+        "allocAt -> unknown-hold", "allocAt -> bad-request", "hold -> ok", "hold -> pid-held", "release -> ok",
+        "release -> unknown-hold", "setPidMax -> ok", "setPidMax -> pid-in-use", "setPidMax -> out-of-range",
+        "exportImport -> ok")) {
       assertTrue(answersByKind.containsKey(kind), () -> "the sequence never reached '" + kind + "': " + answersByKind);
     }
   }
@@ -77,6 +84,9 @@ class PidAuthorityAgainstCoreTest {
 
   private static Step nextStep(Random random, Core core, List<Integer> pidsSeen) {
     PidLayout layout = core.layout;
+    if (random.nextInt(100) < 20) {
+      return exactStep(random, core);
+    }
     int roll = random.nextInt(100);
     if (roll < 8) {
       int pidMax = pickPidMax(random, layout);
@@ -135,6 +145,50 @@ class PidAuthorityAgainstCoreTest {
     return new Step("stats " + space,
         () -> await(authority.stats(space)).toString(),
         () -> core.stats(space).toString());
+  }
+
+  /** Issue 11's requests: exact vpids (often taken or held), holds, releases, pid_max, a copy by export and import. */
+  private static Step exactStep(Random random, Core core) {
+    int space = pickSpace(random, core);
+    int roll = random.nextInt(100);
+    if (roll < 45) {
+      int[] vpids = pickVpids(random);
+      int hold = random.nextInt(4) == 0 ? random.nextInt(6) : 0;
+      return new Step("allocAt " + space + " " + Arrays.toString(vpids) + " hold " + hold,
+          () -> Arrays.toString(await(authority.allocAt(space, vpids, hold))),
+          () -> Arrays.toString(core.allocAt(space, vpids, hold)));
+    }
+    if (roll < 65) {
+      int[] vpids = pickVpids(random);
+      return new Step("hold " + space + " " + Arrays.toString(vpids),
+          () -> "hold " + await(authority.hold(space, vpids, HOLD_TTL)),
+          () -> "hold " + core.hold(space, vpids));
+    }
+    if (roll < 78) {
+      int hold = random.nextInt(6);
+      return new Step("release " + space + " " + hold,
+          () -> done(authority.release(space, hold)),
+          () -> core.release(space, hold));
+    }
+    if (roll < 95) {
+      int pidMax = random.nextInt(10) == 0 ? PidLayout.PID_MAX_MIN - 1 : PidLayout.PID_MAX_MIN + random.nextInt(700);
+      return new Step("setPidMax " + space + " " + pidMax,
+          () -> stats(authority.setPidMax(space, pidMax)),
+          () -> core.setPidMax(space, pidMax).toString());
+    }
+    return new Step("exportImport " + space,
+        () -> stats(authority.exportSpace(space).thenCompose(image -> authority.importSpace(SpaceRegistry.ANY_ID, image))),
+        () -> core.exportImport(space).toString());
+  }
+
+  /** One to three vpids near the bottom of a space (often live or held), sometimes 0, a repeat or one past pid_max. */
+  private static int[] pickVpids(Random random) {
+    int[] vpids = new int[1 + random.nextInt(3)];
+    for (int i = 0; i < vpids.length; i++) {
+      int roll = random.nextInt(20);
+      vpids[i] = roll == 0 ? 0 : roll == 1 ? 1_000 + random.nextInt(10) : roll == 2 && i > 0 ? vpids[0] : 1 + random.nextInt(60);
+    }
+    return vpids;
   }
 
   /** Mostly the default (0), sometimes a small bound, sometimes one out of range. */
@@ -301,6 +355,56 @@ class PidAuthorityAgainstCoreTest {
         }
       }
       return new FreeResult(freed.stream().mapToInt(Integer::intValue).toArray(), refused);
+    }
+
+    int[] allocAt(int space, int[] vpids, int hold) {
+      layout.checkSpace(space);
+      PidspaceException refusal = existing(space).begin().allocAt(vpids, hold);
+      if (refusal != null) {
+        throw refusal;
+      }
+      return Arrays.stream(vpids).map(v -> layout.encode(space, v)).toArray();
+    }
+
+    int hold(int space, int[] vpids) {
+      layout.checkSpace(space);
+      return existing(space).begin().hold(vpids, Long.MAX_VALUE);
+    }
+
+    String release(int space, int hold) {
+      layout.checkSpace(space);
+      if (hold < 1) {
+        throw PidspaceException.unknownHold(space, hold);
+      }
+      PidspaceException refusal = existing(space).begin().release(hold);
+      if (refusal != null) {
+        throw refusal;
+      }
+      return "ok";
+    }
+
+    SpaceStats setPidMax(int space, int pidMax) {
+      layout.checkSpace(space);
+      layout.checkPidMax(pidMax);
+      PidMap map = existing(space);
+      map.begin().setPidMax(pidMax);
+      return map.stats();
+    }
+
+    /** The space copied whole into the lowest free id. */
+    SpaceStats exportImport(int space) {
+      layout.checkSpace(space);
+      io.pidspace.core.SpaceImage image = existing(space).image();
+      int id = 1;
+      while (spaces.containsKey(id)) {
+        id++;
+      }
+      if (id >= layout.maxSpaces()) {
+        throw new PidspaceException(PidspaceException.Code.NO_SPACE_IDS_LEFT, "all ids in use");
+      }
+      PidMap copy = PidMap.fromImage(layout, id, image);
+      spaces.put(id, copy);
+      return copy.stats();
     }
 
     String lookup(int pid) {

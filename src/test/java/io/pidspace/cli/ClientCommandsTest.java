@@ -101,6 +101,67 @@ class ClientCommandsTest {
   }
 
   @Test
+  void exactVpidsHoldsPidMaxExportImport_throughTheClientCommands() throws Exception {
+    Run created = client("spaces", "create", "--id", "60", "--pid-max", "1000");
+    assertEquals(0, created.status(), created.err());
+    int base = 60 << 22;
+    Run at = client("alloc", "60", "--vpid", "700", "--vpid", "5");
+    assertEquals(List.of(String.valueOf(base | 700), String.valueOf(base | 5)), at.lines());
+    Run taken = client("alloc", "60", "--vpid", "5,6");
+    assertEquals(1, taken.status());
+    assertEquals("pidspace alloc: vpid 5 of space 60 is in use (pid-in-use)", taken.err().strip());
+
+    Run held = client("holds", "add", "60", "--vpid", "2,3", "--ttl", "1h");
+    assertEquals(0, held.status(), held.err());
+    String hold = held.out().strip();
+    assertEquals(List.of(String.valueOf(base | 4)), client("alloc", "60").lines());
+    assertEquals(List.of(String.valueOf(base | 2)), client("alloc", "60", "--vpid", "2", "--hold", hold).lines());
+    assertEquals(2, client("alloc", "60", "--hold", hold).status());
+    assertEquals("released hold " + hold, client("holds", "release", "60", hold).out().strip());
+
+    Run lowered = client("spaces", "set-pid-max", "60", "600");
+    assertEquals(1, lowered.status());
+    assertTrue(lowered.err().contains("vpid 700 is allocated (pid-in-use)"), lowered.err());
+    Run raised = client("spaces", "set-pid-max", "60", "5000");
+    assertEquals(List.of("SPACE   PID_MAX ALLOCATED  LAST_PID PAGES", "   60      5000         4         4     1"), raised.lines());
+
+    Run delayed = client("spaces", "set-reuse-delay", "60", "30s");
+    assertEquals("space 60: freed vpids wait 30s before next-fit hands them out again", delayed.out().strip());
+    Run exported = client("spaces", "export", "60");
+    assertEquals(0, exported.status(), exported.err());
+    JsonNode document = JSON.readTree(exported.out());
+    assertEquals(5000, document.get("pidMax").asInt());
+    java.nio.file.Path file = java.nio.file.Files.createTempFile("space", ".json");
+    java.nio.file.Files.writeString(file, exported.out());
+    Run imported = client("spaces", "import", file.toString(), "--id", "61");
+    assertEquals("imported space 61 (pid_max 5000, 4 allocated)", imported.out().strip());
+    assertEquals(List.of(String.valueOf(base | 6)), client("alloc", "60").lines());
+    assertEquals(List.of(String.valueOf((61 << 22) | 6)), client("alloc", "61").lines());
+    Run again = client("spaces", "import", file.toString(), "--id", "61");
+    assertEquals("pidspace spaces import: space 61 already exists (space-id-in-use)", again.err().strip());
+    java.nio.file.Files.writeString(file, "{\"format\": 1}");
+    assertTrue(client("spaces", "import", file.toString()).err().contains("(bad-request)"));
+    java.nio.file.Files.delete(file);
+  }
+
+  @Test
+  void reconcile_printsLeakedUnknownAndFreed() throws Exception {
+    assertEquals(0, client("spaces", "create", "--id", "62", "--pid-max", "1000").status());
+    client("alloc", "62", "--count", "3"); // vpids 2, 3, 4
+    java.nio.file.Path alive = java.nio.file.Files.createTempFile("alive", ".txt");
+    java.nio.file.Files.writeString(alive, "2\n3\n77\n");
+    Run report = client("reconcile", "62", "--alive-file", alive.toString());
+    assertEquals(List.of("leaked:  4", "unknown: 77", "freed:   -"), report.lines());
+    for (int i = 0; i < 2; i++) {
+      client("reconcile", "62", "--alive-file", alive.toString());
+    }
+    assertEquals("freed:   4", client("reconcile", "62", "--alive-file", alive.toString(), "--apply").lines().get(2));
+    java.nio.file.Files.writeString(alive, "2 x");
+    assertEquals(2, client("reconcile", "62", "--alive-file", alive.toString()).status());
+    java.nio.file.Files.delete(alive);
+  }
+
+  @Test
   void spacesDestroy_removesTheSpace() {
     int id = createSpace();
     Run destroyed = client("spaces", "destroy", String.valueOf(id));

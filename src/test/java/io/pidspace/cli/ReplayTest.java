@@ -60,6 +60,11 @@ class ReplayTest {
         space-destroy 7
         space-create
         alloc 7
+        alloc-at 1 900
+        alloc-at 1 900
+        alloc-at 1 0
+        alloc-at 1 1000
+        alloc 1
         """);
 
     assertEquals(List.of(
@@ -77,7 +82,12 @@ class ReplayTest {
             "2"),
         answers.subList(0, 12));
     assertTrue(answers.get(12).startsWith("error: unknown-space: "), answers.get(12));
-    assertEquals(13, answers.size());
+    assertEquals(String.valueOf((1 << SHIFT) | 900), answers.get(13));
+    assertEquals("error: pid-in-use: vpid 900 of space 1 is in use", answers.get(14));
+    assertTrue(answers.get(15).startsWith("error: out-of-range: "), answers.get(15));
+    assertTrue(answers.get(16).startsWith("error: out-of-range: "), answers.get(16));
+    assertEquals(String.valueOf((1 << SHIFT) | 4), answers.get(17)); // alloc-at left last_pid at 3
+    assertEquals(18, answers.size());
   }
 
   /**
@@ -237,7 +247,7 @@ class ReplayTest {
       String answer = model.answer(command);
       commands.add(command);
       expected.add(answer);
-      if (command.startsWith("alloc ") && !answer.equals("-1") && !answer.equals(ERROR)) {
+      if (command.startsWith("alloc") && !answer.equals("-1") && !answer.equals(ERROR)) {
         live.add(Integer.parseInt(answer));
       }
     }
@@ -262,7 +272,11 @@ class ReplayTest {
         default -> "fork 1";
       };
     }
-    if (roll < 560 || live.isEmpty()) {
+    if (roll < 25) {
+      int vpid = random.nextInt(10) == 0 ? random.nextInt(1_100) : 1 + random.nextInt(999);
+      return "alloc-at " + model.anySpace(random) + " " + vpid; // free, taken, 0 or beyond pid_max
+    }
+    if (roll < 575 || live.isEmpty()) {
       return "alloc " + model.anySpace(random);
     }
     int i = random.nextInt(live.size());
@@ -391,6 +405,7 @@ class ReplayTest {
           case "space-create" -> words.length == 1 ? create(lowestFreeId()) : create(Integer.parseInt(words[1]));
           case "space-destroy" -> destroy(Integer.parseInt(words[1]));
           case "alloc" -> alloc(Integer.parseInt(words[1]));
+          case "alloc-at" -> allocAt(Integer.parseInt(words[1]), Integer.parseInt(words[2]));
           case "free" -> free(Integer.parseInt(words[1]));
           default -> ERROR;
         };
@@ -426,6 +441,16 @@ class ReplayTest {
       }
       int vpid = space.alloc();
       return String.valueOf(vpid < 0 ? -1 : (id << SHIFT) | vpid);
+    }
+
+    /** Exactly that vpid: 1 <= vpid < pid_max and free, else an error; last_pid stays. */
+    private String allocAt(int id, int vpid) {
+      Space space = spaces.get(id);
+      if (space == null || vpid < 1 || vpid >= pidMax || space.used[vpid]) {
+        return ERROR;
+      }
+      space.used[vpid] = true;
+      return String.valueOf((id << SHIFT) | vpid);
     }
 
     private String free(int pid) {

@@ -201,9 +201,85 @@ class HttpApiTest {
     assertFalse(message.contains("secret"), message);
   }
 
+  /** A document as export gives it: pid_max 1000, vpid 2 allocated, no holds. */
+  private static String document(String change) {
+    org.roaringbitmap.RoaringBitmap bits = org.roaringbitmap.RoaringBitmap.bitmapOf(2);
+    java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(bits.serializedSizeInBytes());
+    bits.serialize(buffer);
+    String allocated = java.util.Base64.getEncoder().encodeToString(buffer.array());
+    String doc = "{\"format\": 1, \"shift\": 22, \"pidMax\": 1000, \"lastPid\": 2, \"allocated\": \"" + allocated
+        + "\", \"holds\": [], \"lastHold\": 0}";
+    return change.isEmpty() ? doc : doc.replaceFirst("\\}$", ", " + change + "}");
+  }
+
+  @Test
+  void allocAtHoldsPidMaxExportImport_asDocsHttpShowsThem() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    int base = id << SHIFT;
+    assertEquals(List.of(base | 700, base | 5), pids(send("POST", "/v1/spaces/" + id + "/pids", "{\"vpids\": [700, 5]}")));
+    HttpResponse<String> inUse = send("POST", "/v1/spaces/" + id + "/pids", "{\"vpids\": [6, 700, 5]}");
+    assertError(inUse, 409, "pid-in-use");
+    assertEquals("vpids 700, 5 of space " + id + " are in use", JSON.readTree(inUse.body()).get("message").asText());
+
+    HttpResponse<String> held = send("POST", "/v1/spaces/" + id + "/holds", "{\"vpids\": [2, 3], \"ttl\": \"30s\"}");
+    assertEquals(201, held.statusCode(), held.body());
+    String hold = JSON.readTree(held.body()).get("hold").asText();
+    assertEquals("/v1/spaces/" + id + "/holds/" + hold, held.headers().firstValue("Location").orElseThrow());
+    assertEquals(List.of(base | 4), pids(send("POST", "/v1/spaces/" + id + "/pids", ""))); // next-fit skips 2 and 3
+    assertError(send("POST", "/v1/spaces/" + id + "/pids", "{\"vpids\": [2]}"), 409, "pid-held");
+    assertEquals(List.of(base | 2), pids(send("POST", "/v1/spaces/" + id + "/pids", "{\"vpids\": [2], \"hold\": \"" + hold + "\"}")));
+    assertEquals(204, send("DELETE", "/v1/spaces/" + id + "/holds/" + hold, null).statusCode());
+    assertError(send("DELETE", "/v1/spaces/" + id + "/holds/" + hold, null), 404, "unknown-hold");
+
+    HttpResponse<String> lower = send("PATCH", "/v1/spaces/" + id, "{\"pidMax\": 600}");
+    assertError(lower, 409, "pid-in-use");
+    assertTrue(JSON.readTree(lower.body()).get("message").asText().contains("vpid 700"), lower.body());
+    assertEquals(5000, json(send("PATCH", "/v1/spaces/" + id, "{\"pidMax\": 5000}")).get("pidMax").asInt());
+    assertEquals(5000, json(send("PATCH", "/v1/spaces/" + id, "{\"reuseDelay\": \"1h\"}")).get("pidMax").asInt());
+    assertEquals(204, send("DELETE", "/v1/pids/" + (base | 4), null).statusCode());
+
+    send("POST", "/v1/spaces/" + id + "/holds", "{\"vpids\": [9], \"ttl\": \"1h\"}");
+    JsonNode document = json(send("GET", "/v1/spaces/" + id + "/export", null));
+    assertEquals(1, document.get("format").asInt());
+    assertEquals(5000, document.get("pidMax").asInt());
+    assertEquals(9, document.get("holds").get(0).get("vpids").get(0).asInt());
+    assertEquals(3_600_000, document.get("reuseDelay").asLong());
+    assertEquals(4, document.get("cooling").get("vpids").get(0).asInt());
+    HttpResponse<String> imported = send("POST", "/v1/spaces:import", "{\"document\": " + document + "}");
+    assertEquals(201, imported.statusCode(), imported.body());
+    int copy = JSON.readTree(imported.body()).get("id").asInt();
+    for (int i = 0; i < 3; i++) {
+      int a = pids(send("POST", "/v1/spaces/" + id + "/pids", "")).get(0) & ((1 << SHIFT) - 1);
+      int b = pids(send("POST", "/v1/spaces/" + copy + "/pids", "")).get(0) & ((1 << SHIFT) - 1);
+      assertEquals(a, b);
+    }
+    assertError(send("POST", "/v1/spaces/" + copy + "/pids", "{\"vpids\": [9]}"), 409, "pid-held");
+    assertError(send("POST", "/v1/spaces:import", "{\"id\": " + copy + ", \"document\": " + document + "}"), 409,
+        "space-id-in-use");
+  }
+
+  @Test
+  void reconcile_reportsAndFreesALeakAfterThreeReports() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    int base = id << SHIFT;
+    pids(send("POST", "/v1/spaces/" + id + "/pids?count=3", "")); // vpids 2, 3, 4
+    String body = "{\"alive\": [2, 3, 77], \"apply\": true}";
+    for (int i = 0; i < 3; i++) {
+      JsonNode report = json(send("POST", "/v1/spaces/" + id + ":reconcile", body));
+      assertEquals("[4]", report.get("leaked").toString());
+      assertEquals("[77]", report.get("unknown").toString());
+      assertEquals("[]", report.get("freed").toString());
+    }
+    assertEquals("[4]", json(send("POST", "/v1/spaces/" + id + ":reconcile", body)).get("freed").toString());
+    assertFalse(json(send("GET", "/v1/pids/" + (base | 4), null)).get("allocated").asBoolean());
+  }
+
   static List<String[]> badRequests() {
     int f = FIXTURE;
     int p = FIXTURE_PID;
+    String tooManyVpids = IntStream.range(0, MAX_BATCH + 1).mapToObj(i -> String.valueOf(i + 3))
+        .collect(Collectors.joining(",", "{\"vpids\": [", "]}"));
+    String tooManyHolds = IntStream.range(0, 1025).mapToObj(i -> "{}").collect(Collectors.joining(",", "\"holds\": [", "]"));
     String tooManyPids = IntStream.range(0, MAX_BATCH + 1).mapToObj(i -> String.valueOf(p))
         .collect(Collectors.joining(",", "{\"pids\": [", "]}"));
     String oversized = "{\"pids\": [" + p + "]" + " ".repeat(5000) + "}";
@@ -271,6 +347,59 @@ class HttpApiTest {
         new String[] {"POST", "/v1/pids:free", "{\"pids\": [[" + p + "]]}", "400", "bad-request"},
         new String[] {"GET", "/v1/spaces/" + "9".repeat(2000), null, "414", "uri-too-long"},
         new String[] {"GET", "/v2/spaces", null, "404", "not-found"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": []}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [2, 3]}", "409", "pid-in-use"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [3, 1000]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [0]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [-1]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [4194304]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [5, 5]}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": \"5\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [5], \"hold\": 7}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [5], \"hold\": \"x\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", "{\"vpids\": [5], \"hold\": \"77\"}", "404", "unknown-hold"},
+        new String[] {"POST", "/v1/spaces/" + f + "/pids", tooManyVpids, "413", "too-many-pids"},
+        new String[] {"POST", "/v1/spaces/300/pids", "{\"vpids\": [5]}", "404", "unknown-space"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5]}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5], \"ttl\": \"30\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5], \"ttl\": \"2d\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5], \"ttl\": \"-3s\"}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5], \"ttl\": \"25h\"}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [5], \"ttl\": \"0s\"}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + "/holds", "{\"vpids\": [2], \"ttl\": \"30s\"}", "409", "pid-in-use"},
+        new String[] {"DELETE", "/v1/spaces/" + f + "/holds/abc", null, "400", "bad-request"},
+        new String[] {"DELETE", "/v1/spaces/" + f + "/holds/77", null, "404", "unknown-hold"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{}", "400", "bad-request"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"pidMax\": 300}", "400", "out-of-range"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"pidMax\": 4194305}", "400", "out-of-range"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"pidMax\": \"2000\"}", "400", "bad-request"},
+        new String[] {"PATCH", "/v1/spaces/300", "{\"pidMax\": 2000}", "404", "unknown-space"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": 30}", "400", "bad-request"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": \"25h\"}", "400", "out-of-range"},
+        new String[] {"PATCH", "/v1/spaces/" + f, "{\"reuseDelay\": \"30 s\"}", "400", "bad-request"},
+        new String[] {"GET", "/v1/spaces/300/export", null, "404", "unknown-space"},
+        new String[] {"POST", "/v1/spaces:import", "{}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": {\"format\": 1}}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("\"extra\": 1") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"id\": " + f + ", \"document\": " + document("") + "}", "409", "space-id-in-use"},
+        new String[] {"POST", "/v1/spaces:import", "{\"id\": 512, \"document\": " + document("") + "}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"shift\": 22", "\"shift\": 20") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"pidMax\": 1000", "\"pidMax\": 2") + "}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replaceFirst("\"allocated\": \"[^\"]*\"", "\"allocated\": \"!!\"") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replaceFirst("\"allocated\": \"[^\"]*\"", "\"allocated\": \"AAAA\"") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"holds\": [], \"lastHold\": 0", "\"holds\": [{\"id\": \"1\", \"vpids\": [2], \"expiresAt\": 1}], \"lastHold\": 1") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"holds\": [], ", tooManyHolds + ", ") + "}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces:import", "{\"document\": " + document("").replace("\"lastPid\": 2", "\"lastPid\": 2147483648") + "}", "400", "out-of-range"},
+        new String[] {"GET", "/v1/spaces:import", null, "405", "method-not-allowed"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [2], \"apply\": 1}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [2, 2]}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [1000]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", "{\"alive\": [-1]}", "400", "out-of-range"},
+        new String[] {"POST", "/v1/spaces/" + f + ":reconcile", tooManyVpids.replace("vpids", "alive"), "413", "too-many-pids"},
+        new String[] {"POST", "/v1/spaces/x:reconcile", "{\"alive\": []}", "400", "bad-request"},
+        new String[] {"POST", "/v1/spaces/300:reconcile", "{\"alive\": []}", "404", "unknown-space"},
+        new String[] {"GET", "/v1/spaces/" + f + ":reconcile", null, "400", "bad-request"},
         new String[] {"DELETE", "/v1/spaces/" + f + "/pids/" + p, null, "404", "not-found"});
   }
 

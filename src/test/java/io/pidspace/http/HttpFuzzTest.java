@@ -176,7 +176,7 @@ class HttpFuzzTest {
   @Test
   void unknownMethod_answers405InJson() throws Exception {
     HttpResponse<String> brew = send(simple("BREW", "/v1/spaces", null));
-    assertError(brew, 405, "method-not-allowed", "unknown HTTP method; this API takes GET, POST and DELETE");
+    assertError(brew, 405, "method-not-allowed", "unknown HTTP method; this API takes GET, POST, PATCH and DELETE");
     assertEquals("GET, POST, DELETE", brew.headers().firstValue("Allow").orElseThrow());
   }
 

@@ -13,6 +13,9 @@ import akka.serialization.SerializationExtension;
 import akka.serialization.jackson.JacksonCborSerializer;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Hold;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.SpaceStats;
 import java.lang.reflect.RecordComponent;
@@ -39,6 +42,10 @@ class MessageSerializationTest {
     testKit.shutdownTestKit();
   }
 
+  private static final Hold HOLD = new Hold(4, new int[] {10, 11}, 1_700_000_030_000L);
+  private static final SpaceImage IMAGE = new SpaceImage(1, 22, 32_768, 9, new byte[] {1, 2, 3}, List.of(HOLD), 4,
+      30_000, new int[] {12}, new long[] {1_700_000_060_000L});
+
   static Stream<CborSerializable> messages() {
     ActorRef<StatusReply<SpaceStats>> stats = testKit.<StatusReply<SpaceStats>>createTestProbe().getRef();
     ActorRef<StatusReply<Done>> done = testKit.<StatusReply<Done>>createTestProbe().getRef();
@@ -57,18 +64,38 @@ class MessageSerializationTest {
             new PidSpace.Op(PidSpace.Kind.ALLOC, 3, null, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.FREE, 0, new int[] {4_194_306, 4_194_307}, 1_700_000_000_000L),
             new PidSpace.Op(PidSpace.Kind.LOOKUP, 0, new int[] {4_194_306}, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.STATS, 0, null, 1_700_000_000_000L)), outcomes),
+            new PidSpace.Op(PidSpace.Kind.STATS, 0, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.ALLOC_AT, 4, new int[] {7, 9}, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.HOLD, 30_000, new int[] {10}, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.RELEASE, 4, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.PID_MAX, 40_000, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.EXPORT, 0, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.REUSE_DELAY, 30_000, null, 1_700_000_000_000L),
+            new PidSpace.Op(PidSpace.Kind.RECONCILE, 3, new int[] {2, 9}, 1_700_000_000_000L)), outcomes),
         new PidSpace.Outcomes(List.of(
-            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null),
-            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null),
-            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null),
-            new PidSpace.Outcome(null, null, null, null, spaceStats),
-            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null))),
+            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null, null, null),
+            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null, null, null),
+            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null, null, null),
+            new PidSpace.Outcome(null, null, null, null, spaceStats, null, null),
+            new PidSpace.Outcome(null, null, null, null, null, IMAGE, null),
+            new PidSpace.Outcome(null, null, null, null, null, null,
+                new Reconciled(new int[] {3, 4}, new int[] {9}, new int[] {3})),
+            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null, null, null))),
         new SpaceEvent.SpaceCreated(7, 32_768),
         new SpaceEvent.SpaceDestroyed(8),
         new SpaceEvent.PidsChanged(new int[] {2, 3, -2, 2}),
-        new SpaceState.Snapshot(32_768, 3, new byte[] {1, 2, 3}, 7, 3, 4099),
+        new SpaceState.Snapshot(32_768, 3, new byte[] {1, 2, 3}, 7, List.of(HOLD), 4, 30_000, new int[] {12},
+            new long[] {1_700_000_060_000L}, 3, 4099),
         new SpaceEvent.Reserved(3, 4099),
+        new SpaceEvent.ReuseDelayChanged(30_000),
+        new SpaceEvent.PidsCooled(new int[] {12, 13}, new long[] {1_700_000_060_000L, 1_700_000_060_001L}),
+        new SpaceEvent.HoldPlaced(HOLD),
+        new SpaceEvent.HoldReleased(4),
+        new SpaceEvent.PidMaxChanged(40_000),
+        new SpaceEvent.SpaceImported(9, IMAGE),
+        new PidSpace.Import(9, IMAGE, status),
+        new SpaceRegistry.Import(SpaceRegistry.ANY_ID, IMAGE, stats),
+        new SpaceRegistry.ImportStarted(7, 14, IMAGE),
         new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, stats),
         new SpaceRegistry.Destroy(7, done),
         new SpaceRegistry.ListSpaces(ids),
@@ -79,7 +106,7 @@ class MessageSerializationTest {
         new SpaceRegistry.Abandoned(7, 13, 20),
         new SpaceRegistry.Adopted(7, 11),
         new SpaceRegistry.Snapshot(13, new int[] {0, 7}, new long[] {0, 11}, new int[] {9},
-            List.of(new SpaceRegistry.Pending(true, 13, 1_000))),
+            List.of(new SpaceRegistry.Pending(true, 13, 1_000, null), new SpaceRegistry.Pending(true, 14, 1_000, IMAGE))),
         new FreeResult(new int[] {4_194_306}, List.of(refusal)),
         new PidInfo(4_194_306, 1, 2, true),
         spaceStats);

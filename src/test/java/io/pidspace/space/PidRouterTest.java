@@ -215,7 +215,7 @@ class PidRouterTest {
     CompletableFuture<int[]> late = router.alloc(18, 1);
     // past the queued request's 4 s deadline, and well before the first run's 6 s timeout
     Thread.sleep(4_500);
-    run.replyTo().tell(new PidSpace.Outcomes(List.of(new PidSpace.Outcome(null, new int[] {7}, null, null, null))));
+    run.replyTo().tell(new PidSpace.Outcomes(List.of(new PidSpace.Outcome(null, new int[] {7}, null, null, null, null, null))));
 
     assertArrayEquals(new int[] {7}, value(first));
     assertEquals(Code.UNAVAILABLE, refusal(late));

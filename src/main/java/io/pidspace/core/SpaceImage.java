@@ -1,0 +1,16 @@
+package io.pidspace.core;
+
+import java.util.List;
+
+/**
+ * The whole state of one space, portable between nodes and clusters: what export gives and
+ * import takes. {@code allocated} is a RoaringBitmap in its portable serialization (vpid 0 of
+ * space 0 excluded); {@code lastHold} the last hold id used, so an imported space numbers its
+ * next hold as the source would; {@code reuseDelay} (millis, 0 off) and the vpids still cooling down
+ * with their ends (epoch millis). Read it through {@link PidMap#fromImage}, which checks it all.
+ */
+public record SpaceImage(int format, int shift, int pidMax, int lastPid, byte[] allocated, List<Hold> holds,
+    int lastHold, long reuseDelay, int[] cooling, long[] coolingUntil) implements CborSerializable {
+
+  public static final int FORMAT = 1;
+}
