@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
     name = "node",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs one node of the pid authority: a cluster member that hosts spaces, the JSON HTTP API and the "
-          + "health endpoints (/alive, /ready). Alone it forms a cluster of its own; with --seed it joins one.",
+      "Runs one node of the pid authority: a cluster member that hosts spaces, the JSON HTTP API with its "
+          + "/dashboard, and on the management port the health endpoints (/alive, /ready) and Prometheus "
+          + "/metrics. Alone it forms a cluster of its own; with --seed it joins one.",
       "Config: --config FILE (default conf/application.conf when present), then -D…, then the defaults.",
       "Ctrl-C (or SIGTERM) leaves the cluster gracefully and stops the node."
     })
@@ -55,7 +56,7 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--http-port", description = "Port of the JSON HTTP API. Default: 8080.")
   Integer httpPort;
 
-  @Option(names = "--management-port", description = "Port of the health endpoints. Default: 8558.")
+  @Option(names = "--management-port", description = "Port of the health endpoints and /metrics. Default: 8558.")
   Integer managementPort;
 
   @Option(names = "--seed", description = "Seed node host:port, repeatable. Default: none (this node starts a cluster).")
@@ -79,10 +80,11 @@ final class NodeCommand implements Callable<Integer> {
       InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
           .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress();
       String http = "http://" + api.getHostString() + ":" + api.getPort();
-      LIFECYCLE.info("pidspace {} node {} serving: HTTP API {}, health http://{}:{}/ready, journal {}",
-          PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http,
-          config.getString("akka.management.http.hostname"), config.getInt("akka.management.http.port"),
-          authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)");
+      String management = "http://" + config.getString("akka.management.http.hostname") + ":"
+          + config.getInt("akka.management.http.port");
+      LIFECYCLE.info("pidspace {} node {} serving: HTTP API {}, dashboard {}/dashboard, health {}/ready, metrics {}/metrics, "
+          + "journal {}", PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http, http, management,
+          management, authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)");
     } catch (Exception e) {
       System.err.println("pidspace node: cannot start: " + e.getMessage());
       system.terminate();

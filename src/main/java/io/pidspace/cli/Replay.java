@@ -18,6 +18,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * The trace interpreter of DESIGN.md §6: one answer line per command, in command order, through
@@ -31,6 +32,7 @@ import java.util.function.Function;
 final class Replay {
 
   private static final CompletableFuture<String> END = new CompletableFuture<>();
+  private static final Pattern WHITESPACE = Pattern.compile("\\s+"); // compiled once, not per line
 
   private final Config config;
   private PidAuthority authority;
@@ -54,7 +56,7 @@ final class Replay {
         int hash = line.indexOf('#');
         String text = (hash >= 0 ? line.substring(0, hash) : line).strip();
         if (!text.isEmpty()) {
-          answers.put(answer(text.split("\\s+")));
+          answers.put(answer(WHITESPACE.split(text)));
         }
       }
     } finally {

@@ -123,7 +123,9 @@ class MetricsTest {
     }
     Map<String, Double> metrics = scrape();
     Set<String> routes = labelValues(metrics, "pidspace_http_request_duration_seconds_count", "route");
-    assertTrue(Set.of("/v1/spaces", "/v1/spaces/{id}", "/v1/spaces/{id}/pids", "/v1/pids/{pid}", "/v1/pids:free")
+    assertTrue(Set.of("/v1/spaces", "/v1/spaces/{id}", "/v1/spaces/{id}/pids", "/v1/pids/{pid}", "/v1/pids:free",
+            "/v1/spaces/{id}:reconcile", "/v1/spaces/{id}/holds", "/v1/spaces/{id}/holds/{hold}",
+            "/v1/spaces/{id}/export", "/v1/spaces:import")
         .containsAll(routes), routes.toString());
     Set<String> codes = Arrays.stream(PidspaceException.Code.values()).map(PidspaceException.Code::wire)
         .collect(Collectors.toCollection(TreeSet::new));
