@@ -17,11 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 11's migration: a space with live pids and holds, exported from a 3-node cluster (one
- * H2 TCP journal), is imported into a second authority with its own journal, and both answer a
- * command sequence alike. The second authority is one node with an H2 file journal, not a second
- * 3-node cluster: six node JVMs do not fit the 2-core build machine beside the other builds.
- * Then kill -9 of that node while it imports, a few times: after the restart the space is
- * either absent (and can be imported again) or whole, never part of it.
+ * H2 TCP journal), is imported into a second 3-node cluster with its own journal, and both answer
+ * a command sequence alike. The clusters run one after the other (the first records its answers,
+ * then stops), so no more than three node JVMs share the 2-core build machine. Then kill -9 of a
+ * single node while it imports, a few times: after the restart the space is either absent (and
+ * can be imported again) or whole, never part of it.
  */
 class ExportImportIT {
 
@@ -34,42 +34,22 @@ class ExportImportIT {
       throws Exception {
     Path logs = Files.createDirectories(Path.of("target", "cluster-logs", "export-import-" + System.currentTimeMillis()));
     Server h2 = Server.createTcpServer("-tcpPort", "0", "-ifNotExists").start();
-    List<NodeProcess> cluster = new ArrayList<>();
+    List<NodeProcess> nodes = new ArrayList<>();
     NodeProcess single = null;
     try {
-      List<String> clusterJournal = List.of(
-          "pidspace.jdbc.url=jdbc:h2:tcp://127.0.0.1:" + h2.getPort() + "/mem:export;DB_CLOSE_DELAY=-1");
-      List<Integer> ports = List.of(NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort());
-      for (int i = 0; i < 3; i++) {
-        cluster.add(new NodeProcess("source-" + (i + 1), ports.get(i), ports, clusterJournal, logs));
-      }
-      int singlePort = NodeProcess.freePort();
-      single = new NodeProcess("target", singlePort, List.of(singlePort),
-          List.of("pidspace.persistence=jdbc", "pidspace.data-dir=" + dataDir.toAbsolutePath()), logs);
-      for (NodeProcess node : cluster) {
-        node.start();
-      }
-      single.start();
-      for (NodeProcess node : cluster) {
-        node.awaitReady(READY);
-      }
-      single.awaitReady(READY);
+      List<NodeProcess> source = cluster("source", "export", h2, logs);
+      nodes.addAll(source);
 
       // The source space, built through every node of the cluster.
-      ok(cluster.get(0).call("POST", "/v1/spaces", "{\"id\": " + SPACE + ", \"pidMax\": 20000}"), 201);
-      ok(cluster.get(1).call("POST", "/v1/spaces/" + SPACE + "/pids?count=500", ""), 200);
-      ok(cluster.get(2).call("POST", "/v1/pids:free", "{\"pids\": [" + pid(10) + ", " + pid(11) + ", " + pid(300) + "]}"), 200);
-      ok(cluster.get(0).call("POST", "/v1/spaces/" + SPACE + "/pids", "{\"vpids\": [9000, 10]}"), 200);
-      String hold = ok(cluster.get(1).call("POST", "/v1/spaces/" + SPACE + "/holds",
+      ok(source.get(0).call("POST", "/v1/spaces", "{\"id\": " + SPACE + ", \"pidMax\": 20000}"), 201);
+      ok(source.get(1).call("POST", "/v1/spaces/" + SPACE + "/pids?count=500", ""), 200);
+      ok(source.get(2).call("POST", "/v1/pids:free", "{\"pids\": [" + pid(10) + ", " + pid(11) + ", " + pid(300) + "]}"), 200);
+      ok(source.get(0).call("POST", "/v1/spaces/" + SPACE + "/pids", "{\"vpids\": [9000, 10]}"), 200);
+      String hold = ok(source.get(1).call("POST", "/v1/spaces/" + SPACE + "/holds",
           "{\"vpids\": [502, 503, 11], \"ttl\": \"1h\"}"), 201).get("hold").asText();
-      ok(cluster.get(2).call("PATCH", "/v1/spaces/" + SPACE, "{\"pidMax\": 30000}"), 200);
-      JsonNode document = ok(cluster.get(2).call("GET", "/v1/spaces/" + SPACE + "/export", null), 200);
+      ok(source.get(2).call("PATCH", "/v1/spaces/" + SPACE, "{\"pidMax\": 30000}"), 200);
+      JsonNode document = ok(source.get(2).call("GET", "/v1/spaces/" + SPACE + "/export", null), 200);
       assertEquals(3, document.get("holds").get(0).get("vpids").size(), document.toString());
-
-      JsonNode imported = ok(single.call("POST", "/v1/spaces:import",
-          "{\"id\": " + SPACE + ", \"document\": " + document + "}"), 201);
-      assertEquals(SPACE, imported.get("id").asInt());
-      assertEquals(document, ok(single.call("GET", "/v1/spaces/" + SPACE + "/export", null), 200));
 
       // The same commands on both: identical answers (status and body), holds and refusals included.
       List<String[]> commands = List.of(
@@ -86,12 +66,33 @@ class ExportImportIT {
           new String[] {"PATCH", "/v1/spaces/" + SPACE, "{\"pidMax\": 29999}"},
           new String[] {"POST", "/v1/spaces/" + SPACE + "/pids?count=2", ""},
           new String[] {"GET", "/v1/spaces/" + SPACE, null});
+      List<String> sourceAnswers = new ArrayList<>();
       for (int i = 0; i < commands.size(); i++) {
         String[] c = commands.get(i);
-        NodeProcess.Answer a = cluster.get(i % 3).call(c[0], c[1], c[2]);
-        NodeProcess.Answer b = single.call(c[0], c[1], c[2]);
-        assertEquals(a.status() + " " + a.json(), b.status() + " " + b.json(), String.join(" ", c[0], c[1]));
+        NodeProcess.Answer a = source.get(i % 3).call(c[0], c[1], c[2]);
+        sourceAnswers.add(a.status() + " " + a.json());
       }
+      stop(source);
+
+      List<NodeProcess> copy = cluster("target", "import", h2, logs);
+      nodes.addAll(copy);
+      JsonNode imported = ok(copy.get(1).call("POST", "/v1/spaces:import",
+          "{\"id\": " + SPACE + ", \"document\": " + document + "}"), 201);
+      assertEquals(SPACE, imported.get("id").asInt());
+      assertEquals(document, ok(copy.get(2).call("GET", "/v1/spaces/" + SPACE + "/export", null), 200));
+      for (int i = 0; i < commands.size(); i++) {
+        String[] c = commands.get(i);
+        NodeProcess.Answer b = copy.get((i + 1) % 3).call(c[0], c[1], c[2]);
+        assertEquals(sourceAnswers.get(i), b.status() + " " + b.json(), String.join(" ", c[0], c[1]));
+      }
+      stop(copy);
+
+      int singlePort = NodeProcess.freePort();
+      single = new NodeProcess("single", singlePort, List.of(singlePort),
+          List.of("pidspace.persistence=jdbc", "pidspace.data-dir=" + dataDir.toAbsolutePath()), logs);
+      nodes.add(single);
+      single.start();
+      single.awaitReady(READY);
 
       // kill -9 while importing: nothing or the whole space after the restart.
       Random random = new Random();
@@ -127,15 +128,34 @@ class ExportImportIT {
         }
       }
     } finally {
-      for (NodeProcess node : cluster) {
-        if (node.isAlive()) {
-          node.kill();
-        }
-      }
-      if (single != null && single.isAlive()) {
-        single.kill();
-      }
+      stop(nodes);
       h2.stop();
+    }
+  }
+
+  /** Three nodes on their own journal: database {@code database} of the H2 TCP server. */
+  private static List<NodeProcess> cluster(String name, String database, Server h2, Path logs) throws Exception {
+    List<String> journal = List.of(
+        "pidspace.jdbc.url=jdbc:h2:tcp://127.0.0.1:" + h2.getPort() + "/mem:" + database + ";DB_CLOSE_DELAY=-1");
+    List<Integer> ports = List.of(NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort());
+    List<NodeProcess> nodes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      nodes.add(new NodeProcess(name + "-" + (i + 1), ports.get(i), ports, journal, logs));
+    }
+    for (NodeProcess node : nodes) {
+      node.start();
+    }
+    for (NodeProcess node : nodes) {
+      node.awaitReady(READY);
+    }
+    return nodes;
+  }
+
+  private static void stop(List<NodeProcess> nodes) throws InterruptedException {
+    for (NodeProcess node : nodes) {
+      if (node.isAlive()) {
+        node.kill();
+      }
     }
   }
 

@@ -21,6 +21,7 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.http.RequestReader.Field;
 import io.pidspace.metrics.NodeMetrics;
+import io.pidspace.space.Asks;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -135,7 +136,9 @@ final class PidspaceRoutes extends AllDirectives {
             path("pids", () -> post(() -> mutating(() ->
                 parameterOptional("count", count -> count.isPresent()
                     ? answer(Api.ALLOC, () -> alloc(id, count))
-                    : withBody(Api.ALLOC, body -> body.isEmpty() ? alloc(id, Optional.empty()) : allocAt(id, body)))))),
+                    : extractRequestEntity(entity -> entity.isKnownEmpty()
+                        ? answer(Api.ALLOC, () -> alloc(id, Optional.empty()))
+                        : withBody(Api.ALLOC, body -> body.isEmpty() ? alloc(id, Optional.empty()) : allocAt(id, body))))))),
             path("holds", () -> post(() -> mutating(() -> withBody(Api.HOLD, body -> hold(id, body))))),
             path(PathMatchers.segment("holds").slash(PathMatchers.segment()), hold ->
                 delete(() -> mutating(() -> answer(Api.RELEASE, () -> release(id, hold))))),
@@ -465,7 +468,7 @@ final class PidspaceRoutes extends AllDirectives {
       if (entity.getContentLengthOption().orElse(0) > maxBody) {
         throw ApiError.bodyTooLarge(maxBody); // before a byte of it is read
       }
-      return entity.toStrict(settings.bodyTimeout().toMillis(), maxBody, materializer)
+      return Asks.inPlace(entity.toStrict(settings.bodyTimeout().toMillis(), maxBody, materializer))
           .handle((strict, failure) -> {
             if (failure != null) {
               throw ApiError.ofBody(failure, settings);
