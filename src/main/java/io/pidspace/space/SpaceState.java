@@ -4,8 +4,6 @@ import io.pidspace.core.CborSerializable;
 import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -169,17 +167,8 @@ final class SpaceState {
     if (map == null) {
       return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0], 0, 0);
     }
-    RoaringBitmap bits = new RoaringBitmap();
-    map.forEachAllocated(bits::add);
-    bits.runOptimize();
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(bits.serializedSizeInBytes());
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      bits.serialize(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
     long[][] cooling = map.cooling();
-    return new Snapshot(map.pidMax(), map.lastPid(), bytes.toByteArray(), generation, map.holds(), map.lastHold(),
+    return new Snapshot(map.pidMax(), map.lastPid(), map.allocatedBitmap(), generation, map.holds(), map.lastHold(),
         map.reuseDelay(), java.util.Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1],
         reservedFrom, reservedUpTo);
   }
