@@ -29,6 +29,7 @@ import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.metrics.SpaceMetrics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -109,6 +110,16 @@ public final class PidSpace {
   }
 
   public record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
+
+  /**
+   * How long a stored reservation may answer allocs unstored, on the clock of the node that stored
+   * it. Bounds how long a stale copy of a space (a paused node, a split brain) can still answer
+   * inside it, so a create or import of a new generation waits that long and {@link
+   * #CLOCK_MARGIN_MILLIS} more before it stores anything (docs/protocol.md).
+   */
+  static final long RESERVATION_LEASE_MILLIS = 1_000;
+  /** What the nodes' clocks may differ by, at most (NTP on a LAN keeps them within milliseconds). */
+  static final long CLOCK_MARGIN_MILLIS = 1_000;
 
   private final int space;
   private final PidspaceSettings settings;
@@ -220,7 +231,7 @@ public final class PidSpace {
     }
     // a crash leaks at most the range: a sixteenth of the space at most
     int reservation = Math.min(settings.reservation(), map.pidMax() / 16);
-    if (reservation > 0 && changes.otherSteps() == stepsBefore && allReserved(state, changes, before)) {
+    if (reservation > 0 && changes.otherSteps() == stepsBefore && allReserved(state, changes, before, now)) {
       return Decision.reply(reply); // answered now, stored with the next write
     }
     List<PidMap.Step> record = changes.records();
@@ -234,24 +245,24 @@ public final class PidSpace {
     }
     record.forEach(step -> events.add(event(step)));
     if (reservation > 0) {
-      // renewed once less than half of it is left ahead of the cursor, so frees need no new one
-      if (!state.reserved(cursor + reservation / 2) || cursor < state.reservedFrom()) {
-        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, pidMax - 1)));
+      // renewed once less than half of it is left ahead of the cursor or of its lease
+      if (!state.reserved(cursor + reservation / 2, now + RESERVATION_LEASE_MILLIS / 2) || cursor < state.reservedFrom()) {
+        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, pidMax - 1), now + RESERVATION_LEASE_MILLIS));
       }
     } else if (state.reserving()) {
-      events.add(new SpaceEvent.Reserved(0, 0)); // reservations were turned off: recovery leaks nothing more
+      events.add(new SpaceEvent.Reserved(0, 0, 0)); // reservations were turned off: recovery leaks nothing more
     }
     return new Decision(events, reply);
   }
 
   /**
    * Whether every pid change from the {@code from}th on is a next-fit alloc inside the stored
-   * reservation (an alloc-at, {@code AT | v}, is never inside).
+   * reservation and its lease (an alloc-at, {@code AT | v}, is never inside).
    */
-  private static boolean allReserved(SpaceState state, PidMap.Run changes, int from) {
+  private static boolean allReserved(SpaceState state, PidMap.Run changes, int from, long now) {
     for (int i = from; i < changes.size(); i++) {
       int c = changes.change(i);
-      if (c < 0 || !state.reserved(c)) {
+      if (c < 0 || !state.reserved(c, now)) {
         return false;
       }
     }
@@ -446,6 +457,14 @@ public final class PidSpace {
     @Override
     public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
       return (state, command) -> {
+        if ((command instanceof Create || command instanceof Import) && !state.exists()) {
+          long wait = state.reservedUntil() + CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
+          if (wait > 0) {
+            // a stale copy of the old generation may still answer allocs inside its reservation
+            context.scheduleOnce(Duration.ofMillis(wait), context.getSelf(), command);
+            return Effect().none();
+          }
+        }
         Decision decision = logic.decide(state, command);
         return decision.events.isEmpty()
             ? Effect().none().thenRun(s -> decision.reply.run())

@@ -50,9 +50,11 @@ public sealed interface SpaceEvent extends CborSerializable {
 
   /**
    * A reservation ({@code pidspace.reservation}): allocs of vpids {@code from < v <= upTo} may be
-   * answered before they are stored; they are stored with the space's next write. Replaces the
-   * previous one; {@code from == upTo} is none. Recovery counts every free vpid of the last one as
-   * allocated (leaked), since some may have been handed out unstored.
+   * answered before they are stored, until {@code until} (epoch millis, the storing node's clock);
+   * they are stored with the space's next write. Replaces the previous one; {@code from == upTo}
+   * is none. Recovery counts every free vpid of the last one as allocated (leaked), since some may
+   * have been handed out unstored; a create or import of a new generation waits until a stale copy
+   * of the old one can no longer answer inside it ({@code until} and a margin for clock skew).
    */
-  record Reserved(int from, int upTo) implements SpaceEvent {}
+  record Reserved(int from, int upTo, long until) implements SpaceEvent {}
 }

@@ -25,12 +25,13 @@ final class SpaceState {
   private boolean recorded; // the journal holds a SpaceCreated: pid_max no longer comes from config
   private int reservedFrom; // allocs of from < v <= upTo may be answered before they are stored
   private int reservedUpTo;
+  private long reservedUntil; // epoch millis; kept through destroys: a new generation waits for it
   // Changes in the map that the journal does not hold yet (allocs answered inside the
   // reservation, and what recovery marked leaked); the next write rolls them back and stores them.
   private PidMap.Run unstored;
 
   private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded,
-      int reservedFrom, int reservedUpTo) {
+      int reservedFrom, int reservedUpTo, long reservedUntil) {
     this.layout = layout;
     this.space = space;
     this.map = map;
@@ -38,12 +39,13 @@ final class SpaceState {
     this.recorded = recorded;
     this.reservedFrom = reservedFrom;
     this.reservedUpTo = reservedUpTo;
+    this.reservedUntil = reservedUntil;
   }
 
   /** Before any event: space 0 exists from the start, every other space does not. */
   static SpaceState initial(PidLayout layout, int space, int defaultPidMax) {
     return new SpaceState(layout, space,
-        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false, 0, 0);
+        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false, 0, 0, 0);
   }
 
   boolean exists() {
@@ -73,9 +75,14 @@ final class SpaceState {
     return reservedFrom;
   }
 
-  /** Whether an alloc of {@code vpid} may be answered before it is stored. */
-  boolean reserved(int vpid) {
-    return reservedFrom < vpid && vpid <= reservedUpTo;
+  /** Whether an alloc of {@code vpid} may be answered before it is stored, at {@code now} (epoch millis). */
+  boolean reserved(int vpid, long now) {
+    return reservedFrom < vpid && vpid <= reservedUpTo && now < reservedUntil;
+  }
+
+  /** When the last stored reservation ends (epoch millis of the node that stored it), 0 for never. */
+  long reservedUntil() {
+    return reservedUntil;
   }
 
   /**
@@ -123,6 +130,7 @@ final class SpaceState {
     } else if (event instanceof SpaceEvent.Reserved e) {
       reservedFrom = e.from();
       reservedUpTo = e.upTo();
+      reservedUntil = Math.max(reservedUntil, e.until());
     } else if (event instanceof SpaceEvent.SpaceCreated e) {
       map = PidMap.create(layout, space, e.pidMax());
       generation = e.generation();
@@ -161,21 +169,22 @@ final class SpaceState {
    * cooling vpids are absent (null, 0) in snapshots of older builds.
    */
   record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold,
-      long reuseDelay, int[] cooling, long[] coolingUntil, int reservedFrom, int reservedUpTo) implements CborSerializable {}
+      long reuseDelay, int[] cooling, long[] coolingUntil, int reservedFrom, int reservedUpTo, long reservedUntil)
+      implements CborSerializable {}
 
   Snapshot toSnapshot() {
     if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0], 0, 0);
+      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0], 0, 0, reservedUntil);
     }
     long[][] cooling = map.cooling();
     return new Snapshot(map.pidMax(), map.lastPid(), map.allocatedBitmap(), generation, map.holds(), map.lastHold(),
         map.reuseDelay(), java.util.Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1],
-        reservedFrom, reservedUpTo);
+        reservedFrom, reservedUpTo, reservedUntil);
   }
 
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
     if (snapshot.pidMax() == 0) {
-      return new SpaceState(layout, space, null, snapshot.generation(), true, 0, 0);
+      return new SpaceState(layout, space, null, snapshot.generation(), true, 0, 0, snapshot.reservedUntil());
     }
     RoaringBitmap bits = new RoaringBitmap();
     try {
@@ -192,6 +201,7 @@ final class SpaceState {
     if (snapshot.cooling() != null) {
       map.applyCooled(snapshot.cooling(), snapshot.coolingUntil());
     }
-    return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo());
+    return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo(),
+        snapshot.reservedUntil());
   }
 }

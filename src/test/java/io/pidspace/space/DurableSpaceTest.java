@@ -507,6 +507,65 @@ class DurableSpaceTest {
     }
   }
 
+  /**
+   * Two copies of one space on one journal (a split brain): copy A stores a reservation and holds
+   * it; copy B destroys the space and creates it anew. B's create waits until A's reservation can no
+   * longer answer (its lease and the clock margin), so A's next alloc needs a write, which the
+   * journal refuses, and B's fresh space hands out nothing A handed out. (SplitBrainIT found this:
+   * without the wait, A kept answering the old generation's reserved vpids unstored.)
+   */
+  @Test
+  void reservation_staleCopyAcrossADestroyAndCreate_handsOutNothingTwice() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> system = start(url, Map.of("pidspace.reservation", 100));
+    try {
+      PidspaceSettings settings = PidspaceSettings.from(system.settings().config());
+      PidAuthority.get(system); // creates the tables
+      var a = system.systemActorOf(PidSpace.create(settings, 6, false), "copy-a", akka.actor.typed.Props.empty());
+      assertTrue(status(system, a, replyTo -> new PidSpace.Create(1, 2_000, replyTo)).exists());
+      PidRouter viaA = new PidRouter(system, settings, id -> a);
+      Set<Integer> fromA = new HashSet<>();
+      for (int pid : await(viaA.alloc(6, 3))) { // stores a reservation
+        fromA.add(pid);
+      }
+      long reserved = System.currentTimeMillis();
+
+      var b = system.systemActorOf(PidSpace.create(settings, 6, false), "copy-b", akka.actor.typed.Props.empty());
+      assertTrue(status(system, b, replyTo -> new PidSpace.Inspect(replyTo)).exists()); // recovered A's events
+      assertFalse(status(system, b, replyTo -> new PidSpace.Destroy(2, replyTo)).exists());
+      assertTrue(status(system, b, replyTo -> new PidSpace.Create(3, 2_000, replyTo)).exists());
+      long created = System.currentTimeMillis();
+
+      Set<Integer> fromB = new HashSet<>();
+      for (int pid : await(new PidRouter(system, settings, id -> b).alloc(6, 5))) {
+        fromB.add(pid);
+      }
+      try {
+        for (int pid : await(viaA.alloc(6, 5))) { // the stale copy: its lease is over, it must write
+          assertFalse(fromB.contains(pid), "pid " + pid + " handed out by both copies");
+        }
+      } catch (ExecutionException refused) {
+        assertEquals(PidspaceException.Code.UNAVAILABLE,
+            assertInstanceOf(PidspaceException.class, refused.getCause()).code()); // the journal's key refused it
+      }
+      assertTrue(created - reserved >= PidSpace.RESERVATION_LEASE_MILLIS,
+          "B's create of a new generation came " + (created - reserved) + " ms after A's reservation");
+    } finally {
+      stop(system);
+    }
+  }
+
+  private static PidSpace.Status status(ActorSystem<?> system, akka.actor.typed.ActorRef<PidSpace.Command> space,
+      akka.japi.function.Function<akka.actor.typed.ActorRef<PidSpace.Status>, PidSpace.Command> command) throws Exception {
+    return await(Asks.<PidSpace.Command, PidSpace.Status>ask(space, replyTo -> {
+      try {
+        return command.apply(replyTo);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    }, java.time.Duration.ofSeconds(30), system.scheduler()));
+  }
+
   /** An alloc of space 1; a copy that lost the journal's race answers unavailable, restarts and catches up. */
   private static int allocWhenCaughtUp(PidAuthority authority) throws Exception {
     for (int attempt = 0; ; attempt++) {
