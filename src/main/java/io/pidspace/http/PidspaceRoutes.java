@@ -21,7 +21,6 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.http.RequestReader.Field;
 import io.pidspace.metrics.NodeMetrics;
-import io.pidspace.space.Asks;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -468,14 +467,18 @@ final class PidspaceRoutes extends AllDirectives {
       if (entity.getContentLengthOption().orElse(0) > maxBody) {
         throw ApiError.bodyTooLarge(maxBody); // before a byte of it is read
       }
-      return Asks.inPlace(entity.toStrict(settings.bodyTimeout().toMillis(), maxBody, materializer))
-          .handle((strict, failure) -> {
-            if (failure != null) {
-              throw ApiError.ofBody(failure, settings);
-            }
-            return strict.getData();
-          })
-          .thenCompose(handler);
+      // On the dispatcher: a dependent of toStrict's stage without an executor would start a thread
+      // of its own on a machine with fewer than three cores, and one run in place would run inside
+      // the body's stream (HttpFuzzTest then saw connections closed unanswered under load).
+      CompletableFuture<ByteString> body = new CompletableFuture<>();
+      entity.toStrict(settings.bodyTimeout().toMillis(), maxBody, materializer).whenCompleteAsync((strict, failure) -> {
+        if (failure != null) {
+          body.completeExceptionally(ApiError.ofBody(failure, settings));
+        } else {
+          body.complete(strict.getData());
+        }
+      }, authority.system().executionContext());
+      return body.thenCompose(handler);
     })));
   }
 

@@ -9,11 +9,9 @@ import akka.util.Timeout;
 import io.pidspace.core.PidspaceException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 import scala.concurrent.ExecutionContext;
 import scala.concurrent.Future;
-import scala.jdk.javaapi.FutureConverters;
 
 /**
  * Asks that answer with a plain {@link CompletableFuture}, completed in the thread that delivers
@@ -56,14 +54,6 @@ public final class Asks {
     return failure instanceof StatusReply.ErrorMessage error
         ? PidspaceException.fromWire(error.getMessage())
         : PidspaceException.from(failure);
-  }
-
-  /**
-   * {@code stage} as a plain {@link CompletableFuture} completed in place: for stages Akka's javadsl
-   * returns (such as an HTTP entity's {@code toStrict}), whose dependents would each start a thread.
-   */
-  public static <T> CompletableFuture<T> inPlace(CompletionStage<T> stage) {
-    return toJava(FutureConverters.asScala(stage));
   }
 
   private static <T> CompletableFuture<T> toJava(Future<T> answer) {
