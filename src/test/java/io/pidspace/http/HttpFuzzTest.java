@@ -61,10 +61,14 @@ class HttpFuzzTest {
   private static PidAuthority authority;
   private static int port;
   private static String base;
-  private static final HttpClient client = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(10))
-      .build();
+  private static final HttpClient client = newClient();
+
+  private static HttpClient newClient() {
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(10))
+        .build();
+  }
 
   /** A request of the HTTP client: {@code marker} is somewhere in it and must be in no answer. */
   private record Probe(String kind, String marker, String method, String path, Map<String, String> headers,
@@ -104,13 +108,22 @@ class HttpFuzzTest {
       String what = "probe " + i + " (" + probe.kind() + ", " + probe.method() + " " + shorten(probe.path()) + ")";
       HttpResponse<String> answer;
       try {
-        answer = send(probe);
+        answer = send(probe, client);
       } catch (IOException closed) {
         // A large request refused by its head is answered and closed while the client still sends
-        // it; the client then reports a broken pipe instead of the answer. Nothing else may close.
-        assertTrue(size(probe) >= EARLY_CLOSE_SIZE, what + " was closed: " + closed);
-        closedEarly++;
-        continue;
+        // it; the client then reports a broken pipe instead of the answer.
+        if (size(probe) >= EARLY_CLOSE_SIZE) {
+          closedEarly++;
+          continue;
+        }
+        // The client may have put such a connection back in its pool before it saw the server
+        // close it, and sent the next probe on it (3 of 7 busy CI runs lost a small probe so). On a
+        // connection of its own, a small probe must be answered: nothing else may close.
+        try {
+          answer = send(probe, newClient());
+        } catch (IOException again) {
+          throw new AssertionError(what + " was closed, on a connection of its own too: " + again, closed);
+        }
       }
       assertJsonError(answer.statusCode(), answer.headers().firstValue("Content-Type").orElse(""), answer.body(), what);
       assertFalse(answer.body().contains(probe.marker()), what + " echoed its marker: " + answer.body());
@@ -467,6 +480,10 @@ class HttpFuzzTest {
   }
 
   private static HttpResponse<String> send(Probe probe) throws Exception {
+    return send(probe, client);
+  }
+
+  private static HttpResponse<String> send(Probe probe, HttpClient client) throws Exception {
     HttpRequest.BodyPublisher body = probe.body() == null ? BodyPublishers.noBody()
         : probe.chunked() ? BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(probe.body()))
         : BodyPublishers.ofByteArray(probe.body());
