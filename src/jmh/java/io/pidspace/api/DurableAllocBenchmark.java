@@ -1,6 +1,7 @@
 package io.pidspace.api;
 
 import com.typesafe.config.ConfigFactory;
+import io.pidspace.core.FreeResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -10,6 +11,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -26,8 +28,13 @@ import org.openjdk.jmh.annotations.Threads;
  * 1,000 allocs, so the space never runs out. {@code reservation=1024} answers allocs inside a
  * stored range without a write each (a node's default).
  *
+ * <p>Issue 10's embedded goals: {@code allocThenFree} with {@code spaces=1} (64 chains on one
+ * space) and {@code spaces=16} (64 chains spread at random over 16 spaces, about 4 each), and
+ * {@code allocBatchThenFree} (alloc(64) then a batch free of them, 8 in flight).
+ *
  * <pre>
  * mvn -B -q -Pjmh test-compile exec:exec -Djmh.args="DurableAllocBenchmark -f 1 -wi 6 -w 10s -i 3 -r 10s"
+ * mvn -B -q -Pjmh test-compile exec:exec -Djmh.args="DurableAllocBenchmark.allocThenFree -p groupCommit=true -f 1 -wi 2 -i 3 -r 5s"
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -94,5 +101,22 @@ public class DurableAllocBenchmark {
     int pid = authority.alloc(space).toCompletableFuture().get(30, TimeUnit.SECONDS);
     authority.free(pid).toCompletableFuture().get(30, TimeUnit.SECONDS);
     return pid;
+  }
+
+  /**
+   * alloc(64), then one batch free of the 64, by 8 requesters at once (8 batches in flight).
+   * Score: pids/s (each invocation counts 64).
+   */
+  @Benchmark
+  @Threads(8)
+  @OperationsPerInvocation(64)
+  public int allocBatchThenFree() throws Exception {
+    int space = ThreadLocalRandom.current().nextInt(spaces);
+    int[] pids = authority.alloc(space, 64).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    FreeResult freed = authority.free(pids).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    if (pids.length != 64 || !freed.refused().isEmpty()) {
+      throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
+    }
+    return pids.length;
   }
 }
