@@ -42,7 +42,8 @@ public interface StormTarget extends AutoCloseable {
   }
 
   /**
-   * pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit.
+   * pidspace embedded and durable: an H2 file journal under {@code dataDir}, with group commit,
+   * unless {@code pidspace.jdbc.url} names PostgreSQL ({@code -Dconfig.file=conf/postgres.conf}).
    * The database closes with the target, not on the JVM's shutdown hook (reference.conf), so the
    * storm's drain after Ctrl-C is still stored.
    */
@@ -51,7 +52,9 @@ public interface StormTarget extends AutoCloseable {
         "akka.coordinated-shutdown.run-by-jvm-shutdown-hook", "off",
         "pidspace.persistence", "jdbc",
         "pidspace.data-dir", dataDir.toAbsolutePath().toString()));
-    return new AuthorityTarget("pidspace durable (H2 file)", PidAuthority.start(config));
+    PidAuthority authority = PidAuthority.start(config);
+    boolean postgres = authority.system().settings().config().getString("pidspace.jdbc.url").startsWith("jdbc:postgresql:");
+    return new AuthorityTarget(postgres ? "pidspace durable (PostgreSQL)" : "pidspace durable (H2 file)", authority);
   }
 
   /** A running cluster through its nodes' HTTP API; every URL must answer before the storm starts. */
