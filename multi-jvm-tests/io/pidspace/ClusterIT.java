@@ -134,12 +134,15 @@ class ClusterIT {
     Thread.sleep(3_000);
     NodeProcess victim = shardHostingNonOldest();
     int shards = hostedShards(victim);
+    long crashDownedBefore = crashDownings(victim);
     victim.kill();
     Timeline timeline = new Timeline(victim, nodes);
     long everySpace = timeline.awaitEverySpaceAllocating(load, Duration.ofSeconds(90));
     timeline.close();
     timeline.print("kill -9 of " + victim + ", which hosted " + shards + " shards", "every space allocating again",
         everySpace);
+    System.out.printf("kill -9: %s was downed by %s%n", victim, crashDownings(victim) > crashDownedBefore
+        ? "crash-downing (its port refused connections)" : "the split brain resolver");
     Thread.sleep(2_000);
     victim.start();
     victim.awaitReady(READY);
@@ -156,6 +159,7 @@ class ClusterIT {
   @Order(3)
   void pausedNodeUnderLoad_isDownedOrRejoinsAndHandsOutNothingTwice() throws Exception {
     NodeProcess paused = shardHostingNonOldest();
+    long crashDownedBefore = crashDownings(paused);
     paused.pause();
     Timeline timeline = new Timeline(paused, nodes);
     CompletableFuture<Long> back = CompletableFuture.supplyAsync(() -> {
@@ -173,6 +177,9 @@ class ClusterIT {
     long everySpace = back.get();
     timeline.close();
     timeline.print("SIGSTOP of " + paused + " for 10 s", "every space allocating on the others", everySpace);
+    // a frozen process keeps its port (the kernel accepts): only the resolver may down it
+    assertEquals(crashDownedBefore, crashDownings(paused),
+        paused + " was only paused, yet crash-downing took it for a crashed one");
     boolean exited = paused.awaitExit(Duration.ofSeconds(60));
     System.out.printf("pause: after SIGCONT %s %s%n", paused,
         exited ? "found itself downed and exited (exit-jvm); restarting it" : "rejoined");
@@ -216,6 +223,7 @@ class ClusterIT {
   @Order(5)
   void registryNodeDies_createAndDestroyWorkAgainAndNoIdIsGivenTwice() throws Exception {
     NodeProcess registryNode = oldest();
+    long crashDownedBefore = crashDownings(registryNode);
     registryNode.kill();
     Timeline timeline = new Timeline(registryNode, nodes);
     NodeProcess survivor = timeline.survivors.get(0);
@@ -223,6 +231,8 @@ class ClusterIT {
     long createdAfter = timeline.elapsedMillis();
     timeline.close();
     timeline.print("kill -9 of " + registryNode + ", which ran the registry", "a space created again", createdAfter);
+    System.out.printf("kill -9: %s was downed by %s%n", registryNode, crashDownings(registryNode) > crashDownedBefore
+        ? "crash-downing (its port refused connections)" : "the split brain resolver");
     assertTrue(createdAfter < FAILOVER_CEILING.toMillis(), "the registry came back only " + createdAfter + " ms after the kill");
     int id = created.get("id").asInt();
     assertEquals(204, survivor.call("DELETE", "/v1/spaces/" + id, null).status());
@@ -240,6 +250,21 @@ class ClusterIT {
     }
     assertTrue(listed.containsAll(ids), "acknowledged creates " + ids + " missing from " + listed);
     assertEquals(listed.size(), new HashSet<>(listed).size(), "an id is listed twice: " + listed);
+  }
+
+  /**
+   * How often the others' CrashDowning downed {@code node} so far (the line names its remoting
+   * address, which a restarted node keeps).
+   */
+  private long crashDownings(NodeProcess node) throws IOException {
+    String line = "@127.0.0.1:" + node.port + " is unreachable and its port refuses connections: its process is gone";
+    long count = 0;
+    for (NodeProcess n : nodes) {
+      if (n != node) {
+        count += n.logged(line);
+      }
+    }
+    return count;
   }
 
   /** A node that hosts shards and is not the oldest (which runs the registry and the shard coordinator). */

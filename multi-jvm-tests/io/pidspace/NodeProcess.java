@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -118,6 +119,13 @@ final class NodeProcess {
   /** Waits up to {@code timeout} for the JVM to exit; whether it did. */
   boolean awaitExit(Duration timeout) throws InterruptedException {
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** How many lines of this node's log (every run of it so far) contain {@code text}. */
+  long logged(String text) throws IOException {
+    try (var lines = Files.lines(log)) {
+      return lines.filter(l -> l.contains(text)).count();
+    }
   }
 
   boolean isAlive() {

@@ -25,6 +25,7 @@ import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
+import io.pidspace.space.CrashDowning;
 import io.pidspace.space.FreezeGuard;
 import io.pidspace.space.InFlight;
 import io.pidspace.space.JournalSchema;
@@ -140,6 +141,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
     // an ask to the registry or a space on a node that crashed fails when that node is removed
     this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
     this.freezeGuard = clustered ? FreezeGuard.of(system, system.settings().config()) : FreezeGuard.NONE;
+    if (clustered) {
+      CrashDowning.start(system);
+    }
     this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
   }
 
