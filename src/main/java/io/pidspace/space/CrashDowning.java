@@ -37,6 +37,10 @@ import org.slf4j.LoggerFactory;
  * members reachable, so one cut off by a firewall that rejects connections cannot down the
  * majority. And a wrong downing costs availability, not a pid twice: the journal fences the
  * stale copy (docs/protocol.md).
+ *
+ * <p>Only unreachable members are probed: Akka's leader removes a downed member once the failure
+ * detector has marked it unreachable too, so probing every member and downing a crashed one
+ * before that (tried: downed at 0.0 s, removed at 2.5 s) moved nothing sooner.
  */
 public final class CrashDowning {
 
