@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -143,6 +144,7 @@ class ClusterIT {
         everySpace);
     System.out.printf("kill -9: %s was downed by %s%n", victim, crashDownings(victim) > crashDownedBefore
         ? "crash-downing (its port refused connections)" : "the split brain resolver");
+    timeline.assertRefusalsCarryRetryAfter();
     Thread.sleep(2_000);
     victim.start();
     victim.awaitReady(READY);
@@ -180,6 +182,7 @@ class ClusterIT {
     // a frozen process keeps its port (the kernel accepts): only the resolver may down it
     assertEquals(crashDownedBefore, crashDownings(paused),
         paused + " was only paused, yet crash-downing took it for a crashed one");
+    timeline.assertRefusalsCarryRetryAfter();
     boolean exited = paused.awaitExit(Duration.ofSeconds(60));
     System.out.printf("pause: after SIGCONT %s %s%n", paused,
         exited ? "found itself downed and exited (exit-jvm); restarting it" : "rejoined");
@@ -359,6 +362,10 @@ class ClusterIT {
     private volatile long removed = -1;
     private volatile long rehomed = -1;
     private final Map<Integer, Long> spaceBack = new ConcurrentHashMap<>();
+    // what the probes' callers saw meanwhile: refusals, and the longest wait for any answer
+    private final AtomicInteger unavailable = new AtomicInteger();
+    private final AtomicInteger withoutRetryAfter = new AtomicInteger();
+    private final AtomicLong longestCall = new AtomicLong();
 
     Timeline(NodeProcess victim, List<NodeProcess> nodes) throws Exception {
       this.victim = victim;
@@ -448,7 +455,15 @@ class ClusterIT {
       while (System.nanoTime() < deadline) {
         NodeProcess via = survivors.get(attempt++ % survivors.size());
         try {
+          long sent = System.nanoTime();
           NodeProcess.Answer a = via.call("POST", "/v1/spaces/" + space + "/pids", null);
+          longestCall.accumulateAndGet(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent), Math::max);
+          if (a.status() == 503) {
+            unavailable.incrementAndGet();
+            if (a.retryAfter() == null) {
+              withoutRetryAfter.incrementAndGet();
+            }
+          }
           if (a.status() == 200) {
             spaceBack.put(space, elapsedMillis());
             load.acknowledged(a.json().get("pids").get(0).asInt(), via);
@@ -474,6 +489,15 @@ class ClusterIT {
               + " (goal: under 5 s)%s%n",
           event, seconds(unreachable), seconds(downed), seconds(removed), seconds(rehomed), outcome,
           outcomeMillis / 1000.0, spaceBack.isEmpty() ? "" : "; per space " + new java.util.TreeMap<>(spaceBack));
+      if (!spaceBack.isEmpty()) {
+        System.out.printf("  the probes meanwhile: %d answers 503, the longest wait for any answer %.1f s%n",
+            unavailable.get(), longestCall.get() / 1000.0);
+      }
+    }
+
+    /** A space between homes is answered 503 with Retry-After, never without. */
+    void assertRefusalsCarryRetryAfter() {
+      assertEquals(0, withoutRetryAfter.get(), "answers 503 without Retry-After, of " + unavailable.get());
     }
 
     private static String seconds(long millis) {

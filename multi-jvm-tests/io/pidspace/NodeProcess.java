@@ -145,10 +145,12 @@ final class NodeProcess {
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
         .build();
     HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-    return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+    return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()),
+        r.headers().firstValue("Retry-After").orElse(null));
   }
 
-  record Answer(int status, JsonNode json) {}
+  /** {@code retryAfter}: the Retry-After header, or null. */
+  record Answer(int status, JsonNode json, String retryAfter) {}
 
   @Override
   public String toString() {
