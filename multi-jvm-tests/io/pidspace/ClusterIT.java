@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -134,12 +135,16 @@ class ClusterIT {
     Thread.sleep(3_000);
     NodeProcess victim = shardHostingNonOldest();
     int shards = hostedShards(victim);
+    long crashDownedBefore = crashDownings(victim);
     victim.kill();
     Timeline timeline = new Timeline(victim, nodes);
     long everySpace = timeline.awaitEverySpaceAllocating(load, Duration.ofSeconds(90));
     timeline.close();
     timeline.print("kill -9 of " + victim + ", which hosted " + shards + " shards", "every space allocating again",
         everySpace);
+    System.out.printf("kill -9: %s was downed by %s%n", victim, crashDownings(victim) > crashDownedBefore
+        ? "crash-downing (its port refused connections)" : "the split brain resolver");
+    timeline.assertRefusalsCarryRetryAfter();
     Thread.sleep(2_000);
     victim.start();
     victim.awaitReady(READY);
@@ -156,6 +161,7 @@ class ClusterIT {
   @Order(3)
   void pausedNodeUnderLoad_isDownedOrRejoinsAndHandsOutNothingTwice() throws Exception {
     NodeProcess paused = shardHostingNonOldest();
+    long crashDownedBefore = crashDownings(paused);
     paused.pause();
     Timeline timeline = new Timeline(paused, nodes);
     CompletableFuture<Long> back = CompletableFuture.supplyAsync(() -> {
@@ -173,6 +179,10 @@ class ClusterIT {
     long everySpace = back.get();
     timeline.close();
     timeline.print("SIGSTOP of " + paused + " for 10 s", "every space allocating on the others", everySpace);
+    // a frozen process keeps its port (the kernel accepts): only the resolver may down it
+    assertEquals(crashDownedBefore, crashDownings(paused),
+        paused + " was only paused, yet crash-downing took it for a crashed one");
+    timeline.assertRefusalsCarryRetryAfter();
     boolean exited = paused.awaitExit(Duration.ofSeconds(60));
     System.out.printf("pause: after SIGCONT %s %s%n", paused,
         exited ? "found itself downed and exited (exit-jvm); restarting it" : "rejoined");
@@ -216,6 +226,7 @@ class ClusterIT {
   @Order(5)
   void registryNodeDies_createAndDestroyWorkAgainAndNoIdIsGivenTwice() throws Exception {
     NodeProcess registryNode = oldest();
+    long crashDownedBefore = crashDownings(registryNode);
     registryNode.kill();
     Timeline timeline = new Timeline(registryNode, nodes);
     NodeProcess survivor = timeline.survivors.get(0);
@@ -223,6 +234,8 @@ class ClusterIT {
     long createdAfter = timeline.elapsedMillis();
     timeline.close();
     timeline.print("kill -9 of " + registryNode + ", which ran the registry", "a space created again", createdAfter);
+    System.out.printf("kill -9: %s was downed by %s%n", registryNode, crashDownings(registryNode) > crashDownedBefore
+        ? "crash-downing (its port refused connections)" : "the split brain resolver");
     assertTrue(createdAfter < FAILOVER_CEILING.toMillis(), "the registry came back only " + createdAfter + " ms after the kill");
     int id = created.get("id").asInt();
     assertEquals(204, survivor.call("DELETE", "/v1/spaces/" + id, null).status());
@@ -240,6 +253,21 @@ class ClusterIT {
     }
     assertTrue(listed.containsAll(ids), "acknowledged creates " + ids + " missing from " + listed);
     assertEquals(listed.size(), new HashSet<>(listed).size(), "an id is listed twice: " + listed);
+  }
+
+  /**
+   * How often the others' CrashDowning downed {@code node} so far (the line names its remoting
+   * address, which a restarted node keeps).
+   */
+  private long crashDownings(NodeProcess node) throws IOException {
+    String line = "@127.0.0.1:" + node.port + " is unreachable and its port refuses connections: its process is gone";
+    long count = 0;
+    for (NodeProcess n : nodes) {
+      if (n != node) {
+        count += n.logged(line);
+      }
+    }
+    return count;
   }
 
   /** A node that hosts shards and is not the oldest (which runs the registry and the shard coordinator). */
@@ -334,6 +362,10 @@ class ClusterIT {
     private volatile long removed = -1;
     private volatile long rehomed = -1;
     private final Map<Integer, Long> spaceBack = new ConcurrentHashMap<>();
+    // what the probes' callers saw meanwhile: refusals, and the longest wait for any answer
+    private final AtomicInteger unavailable = new AtomicInteger();
+    private final AtomicInteger withoutRetryAfter = new AtomicInteger();
+    private final AtomicLong longestCall = new AtomicLong();
 
     Timeline(NodeProcess victim, List<NodeProcess> nodes) throws Exception {
       this.victim = victim;
@@ -423,7 +455,15 @@ class ClusterIT {
       while (System.nanoTime() < deadline) {
         NodeProcess via = survivors.get(attempt++ % survivors.size());
         try {
+          long sent = System.nanoTime();
           NodeProcess.Answer a = via.call("POST", "/v1/spaces/" + space + "/pids", null);
+          longestCall.accumulateAndGet(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent), Math::max);
+          if (a.status() == 503) {
+            unavailable.incrementAndGet();
+            if (a.retryAfter() == null) {
+              withoutRetryAfter.incrementAndGet();
+            }
+          }
           if (a.status() == 200) {
             spaceBack.put(space, elapsedMillis());
             load.acknowledged(a.json().get("pids").get(0).asInt(), via);
@@ -449,6 +489,15 @@ class ClusterIT {
               + " (goal: under 5 s)%s%n",
           event, seconds(unreachable), seconds(downed), seconds(removed), seconds(rehomed), outcome,
           outcomeMillis / 1000.0, spaceBack.isEmpty() ? "" : "; per space " + new java.util.TreeMap<>(spaceBack));
+      if (!spaceBack.isEmpty()) {
+        System.out.printf("  the probes meanwhile: %d answers 503, the longest wait for any answer %.1f s%n",
+            unavailable.get(), longestCall.get() / 1000.0);
+      }
+    }
+
+    /** A space between homes is answered 503 with Retry-After, never without. */
+    void assertRefusalsCarryRetryAfter() {
+      assertEquals(0, withoutRetryAfter.get(), "answers 503 without Retry-After, of " + unavailable.get());
     }
 
     private static String seconds(long millis) {

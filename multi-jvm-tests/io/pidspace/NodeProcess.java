@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -120,6 +121,13 @@ final class NodeProcess {
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** How many lines of this node's log (every run of it so far) contain {@code text}. */
+  long logged(String text) throws IOException {
+    try (var lines = Files.lines(log)) {
+      return lines.filter(l -> l.contains(text)).count();
+    }
+  }
+
   boolean isAlive() {
     return process != null && process.isAlive();
   }
@@ -137,10 +145,12 @@ final class NodeProcess {
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
         .build();
     HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
-    return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()));
+    return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()),
+        r.headers().firstValue("Retry-After").orElse(null));
   }
 
-  record Answer(int status, JsonNode json) {}
+  /** {@code retryAfter}: the Retry-After header, or null. */
+  record Answer(int status, JsonNode json, String retryAfter) {}
 
   @Override
   public String toString() {

@@ -25,6 +25,7 @@ import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.space.Asks;
+import io.pidspace.space.CrashDowning;
 import io.pidspace.space.FreezeGuard;
 import io.pidspace.space.InFlight;
 import io.pidspace.space.JournalSchema;
@@ -86,7 +87,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /**
    * Starts an actor system of its own that forms a one-node cluster on 127.0.0.1 (a free port
-   * unless {@code akka.remote.artery.canonical.port} says otherwise). {@link #close()} stops it.
+   * unless {@code akka.remote.artery.canonical.port} says otherwise), or with
+   * {@code akka.actor.provider = local} in {@code config} a plain local one. {@link #close()} stops it.
    *
    * @param config overrides, e.g. {@code pidspace.pid-max}; then come system properties,
    *     {@code application.conf} (or {@code -Dconfig.file}) and the library defaults. A config
@@ -95,11 +97,10 @@ public final class PidAuthority implements Extension, AutoCloseable {
    */
   public static PidAuthority start(Config config) {
     Config standalone = ConfigFactory.parseResources("pidspace-standalone.conf");
-    Config reference = ConfigFactory.defaultReference();
     Config callers = config.withFallback(ConfigFactory.defaultApplication());
     for (var entry : standalone.entrySet()) { // a loaded config carries reference.conf: drop its defaults
       String path = entry.getKey();
-      if (callers.hasPath(path) && reference.hasPath(path) && callers.getValue(path).equals(reference.getValue(path))) {
+      if (callers.hasPath(path) && "reference.conf".equals(callers.getValue(path).origin().resource())) {
         callers = callers.withoutPath(path);
       }
     }
@@ -110,8 +111,10 @@ public final class PidAuthority implements Extension, AutoCloseable {
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
-    Cluster cluster = Cluster.get(system);
-    cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    if (clustered(full)) {
+      Cluster cluster = Cluster.get(system);
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
     try {
       PidAuthority authority = get(system);
       authority.ownsSystem = true;
@@ -129,8 +132,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
     if (settings.durable() && system.settings().config().getBoolean("pidspace.jdbc.create-schema")) {
       JournalSchema.ensure(system.settings().config());
     }
-    String provider = system.settings().config().getString("akka.actor.provider");
-    boolean clustered = provider.equals("cluster") || provider.equals("akka.cluster.ClusterActorRefProvider");
+    boolean clustered = clustered(system.settings().config());
     SpaceRefs spaces = clustered ? SpaceRefs.sharded(system, settings) : SpaceRefs.local(system, settings);
     Behavior<SpaceRegistry.Command> registryBehavior =
         SpaceRegistry.create(settings, spaces, settings.durable() ? () -> journaledSpaces(system) : null);
@@ -140,7 +142,15 @@ public final class PidAuthority implements Extension, AutoCloseable {
     // an ask to the registry or a space on a node that crashed fails when that node is removed
     this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
     this.freezeGuard = clustered ? FreezeGuard.of(system, system.settings().config()) : FreezeGuard.NONE;
+    if (clustered) {
+      CrashDowning.start(system);
+    }
     this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
+  }
+
+  private static boolean clustered(Config config) {
+    String provider = config.getString("akka.actor.provider");
+    return provider.equals("cluster") || provider.equals("akka.cluster.ClusterActorRefProvider");
   }
 
   /** The ids of the spaces that have events in the journal, read on a blocking dispatcher. */

@@ -44,9 +44,16 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--data-dir", description = "Directory of the H2 journal with --persistence jdbc. Default: ./data.")
   Path dataDir;
 
+  @Option(names = "--cluster", description = "Run the spaces in a one-node cluster (sharding, the registry a "
+      + "cluster singleton) rather than as plain local actors, which start about a second sooner.")
+  boolean cluster;
+
   @Override
   public Integer call() throws Exception {
     Map<String, Object> options = new HashMap<>(Map.of("pidspace.shift", shift));
+    if (!cluster) {
+      options.put("akka.actor.provider", "local");
+    }
     if (persistence != null) {
       options.put("pidspace.persistence", persistence);
     }

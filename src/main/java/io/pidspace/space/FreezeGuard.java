@@ -32,9 +32,10 @@ public final class FreezeGuard {
   private static final Logger log = LoggerFactory.getLogger(FreezeGuard.class);
   private static final long TICK_NANOS = Duration.ofMillis(100).toNanos();
   /**
-   * No tick for this long: the process was frozen. Below what the others take to down a node
-   * (detection and stable-after: about 3 s), so no space can have moved yet; above the second a
-   * busy two-core host starves this thread now and then (it refused requests at 1 s under load).
+   * No tick for this long: the process was frozen. Above the second a busy two-core host starves
+   * this thread now and then (it refused requests at 1 s under load), and never above the limit
+   * (what the others take to down a node), so that a node frozen longer refuses until it has
+   * downed itself.
    */
   private static final long STALE_NANOS = Duration.ofSeconds(2).toNanos();
 
@@ -44,13 +45,16 @@ public final class FreezeGuard {
   private volatile long lastTick = System.nanoTime();
   private volatile boolean downed;
   private final boolean active;
+  private final long staleNanos;
 
   private FreezeGuard() {
     this.active = false;
+    this.staleNanos = STALE_NANOS;
   }
 
   private FreezeGuard(ActorSystem<?> system, long limitNanos) {
     this.active = true;
+    this.staleNanos = Math.min(STALE_NANOS, limitNanos);
     Thread guard = new Thread(() -> watch(system, limitNanos), "pidspace-freeze-guard");
     guard.setDaemon(true);
     guard.start();
@@ -75,7 +79,7 @@ public final class FreezeGuard {
     if (downed) {
       return PidspaceException.unavailable("this node was frozen and is shutting down; ask another node");
     }
-    if (System.nanoTime() - lastTick > STALE_NANOS) {
+    if (System.nanoTime() - lastTick > staleNanos) {
       return PidspaceException.unavailable("this node was frozen a moment ago; ask again or ask another node");
     }
     return null;

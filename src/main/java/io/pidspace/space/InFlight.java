@@ -40,9 +40,10 @@ public final class InFlight {
    * How long a coalescer waits for a run sent after a failure-caused removal before it answers
    * unavailable and sends the next. A run sent in the moment before this node's shard region
    * has seen the removal still goes to the dead node and would hold its space's queue for a whole
-   * ask; a space that is back answers well within this.
+   * ask. A space that is back answers well within this; one still recovering (seconds on a busy
+   * host) answers the run as too late once it is back, and the next run goes at once.
    */
-  static final Duration SUSPECT_TIMEOUT = Duration.ofSeconds(2);
+  static final Duration SUSPECT_TIMEOUT = Duration.ofSeconds(1);
 
   /** What a failed ask completes with: one immutable refusal (no stack trace), told apart by identity. */
   static final PidspaceException LOST = PidspaceException.unavailable(

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
 import java.io.InputStreamReader;
@@ -28,6 +29,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link Replay}, the trace interpreter of DESIGN.md §6, driven through readers and writers. Each
@@ -230,8 +233,10 @@ class ReplayTest {
     }
   }
 
-  @Test
-  void run_generatedTrace_matchesNaiveModelOfTheRule() throws Exception {
+  /** `pidspace replay` runs local actors; `--cluster` (and the library's start) a one-node cluster. */
+  @ParameterizedTest
+  @ValueSource(strings = {"local", "cluster"})
+  void run_generatedTrace_matchesNaiveModelOfTheRule(String provider) throws Exception {
     Random random = new Random(2006);
     Model model = new Model(1_000);
     List<Integer> live = new ArrayList<>(); // may hold pids of destroyed spaces: their frees are refused
@@ -252,7 +257,8 @@ class ReplayTest {
       }
     }
 
-    assertAnswers(commands, expected, replay(trace.toString()));
+    Config config = CONFIG.withValue("akka.actor.provider", ConfigValueFactory.fromAnyRef(provider));
+    assertAnswers(commands, expected, replay(trace.toString(), config));
     assertTrue(expected.contains("-1"), "the trace filled a space");
   }
 
@@ -340,8 +346,12 @@ class ReplayTest {
   }
 
   private static List<String> replay(String trace) throws Exception {
+    return replay(trace, CONFIG);
+  }
+
+  private static List<String> replay(String trace, Config config) throws Exception {
     StringWriter out = new StringWriter();
-    new Replay(CONFIG).run(new BufferedReader(new StringReader(trace)), out);
+    new Replay(config).run(new BufferedReader(new StringReader(trace)), out);
     return out.toString().lines().toList();
   }
 
