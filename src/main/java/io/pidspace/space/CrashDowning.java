@@ -46,7 +46,7 @@ public final class CrashDowning {
 
   private static final Logger log = LoggerFactory.getLogger(CrashDowning.class);
   /** How often unreachable members are probed. */
-  static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
+  private static final Duration PROBE_INTERVAL = Duration.ofMillis(200);
   private static final int CONNECT_TIMEOUT_MILLIS = 500;
 
   private CrashDowning() {}
@@ -112,19 +112,17 @@ public final class CrashDowning {
     ClusterEvent.CurrentClusterState state = cluster.state();
     int voters = 0;
     int unreachableVoters = 0;
-    Member crashed = null;
+    boolean stillUnreachable = false;
     for (Member m : state.getMembers()) {
       if (voter(m)) {
         voters++;
         if (state.getUnreachable().contains(m)) {
           unreachableVoters++;
-          if (m.address().equals(address)) {
-            crashed = m;
-          }
+          stillUnreachable |= m.address().equals(address);
         }
       }
     }
-    if (crashed == null) {
+    if (!stillUnreachable) {
       return; // reachable again, or already downed or leaving
     }
     if (2 * (voters - unreachableVoters) <= voters) {
