@@ -1,19 +1,12 @@
 package io.pidspace.api;
 
 import akka.Done;
-import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.Behavior;
-import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
-import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.Join;
-import akka.cluster.typed.SingletonActor;
-import akka.pattern.StatusReply;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
@@ -24,23 +17,15 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.space.Asks;
-import io.pidspace.space.CrashDowning;
-import io.pidspace.space.FreezeGuard;
-import io.pidspace.space.InFlight;
-import io.pidspace.space.JournalSchema;
 import io.pidspace.space.PidRouter;
-import io.pidspace.space.PidSpace;
 import io.pidspace.space.PidspaceSettings;
-import io.pidspace.space.SpaceRefs;
-import io.pidspace.space.SpaceRegistry;
+import io.pidspace.space.SpaceService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 
 /**
  * The pid authority of one actor system: create and destroy spaces, allocate and free pids.
@@ -62,7 +47,7 @@ import java.util.function.Function;
 public final class PidAuthority implements Extension, AutoCloseable {
 
   /** For {@link #createSpace(int, int)}: the lowest free space id. */
-  public static final int ANY_ID = SpaceRegistry.ANY_ID;
+  public static final int ANY_ID = SpaceService.ANY_ID;
 
   private static final ExtensionId<PidAuthority> ID = new ExtensionId<>() {
     @Override
@@ -73,11 +58,8 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   private final ActorSystem<?> system;
   private final PidspaceSettings settings;
-  private final ActorRef<SpaceRegistry.Command> registry;
+  private final SpaceService spaces;
   private final PidRouter router;
-  private final InFlight inFlight;
-  private final FreezeGuard freezeGuard;
-  private final Duration timeout;
   private volatile boolean ownsSystem;
 
   /** The authority of {@code system}, started on first use. */
@@ -128,39 +110,13 @@ public final class PidAuthority implements Extension, AutoCloseable {
   private PidAuthority(ActorSystem<?> system) {
     this.system = system;
     this.settings = PidspaceSettings.from(system.settings().config());
-    this.timeout = settings.askTimeout();
-    if (settings.durable() && system.settings().config().getBoolean("pidspace.jdbc.create-schema")) {
-      JournalSchema.ensure(system.settings().config());
-    }
-    boolean clustered = clustered(system.settings().config());
-    SpaceRefs spaces = clustered ? SpaceRefs.sharded(system, settings) : SpaceRefs.local(system, settings);
-    Behavior<SpaceRegistry.Command> registryBehavior =
-        SpaceRegistry.create(settings, spaces, settings.durable() ? () -> journaledSpaces(system) : null);
-    this.registry = clustered
-        ? ClusterSingleton.get(system).init(SingletonActor.of(registryBehavior, "pidspace-registry"))
-        : system.systemActorOf(registryBehavior, "pidspace-registry", Props.empty());
-    // an ask to the registry or a space on a node that crashed fails when that node is removed
-    this.inFlight = clustered ? InFlight.clustered(system) : InFlight.none();
-    this.freezeGuard = clustered ? FreezeGuard.of(system, system.settings().config()) : FreezeGuard.NONE;
-    if (clustered) {
-      CrashDowning.start(system);
-    }
-    this.router = new PidRouter(system, settings, spaces, inFlight, freezeGuard);
+    this.spaces = SpaceService.start(system, settings, clustered(system.settings().config()));
+    this.router = spaces.router();
   }
 
   private static boolean clustered(Config config) {
     String provider = config.getString("akka.actor.provider");
     return provider.equals("cluster") || provider.equals("akka.cluster.ClusterActorRefProvider");
-  }
-
-  /** The ids of the spaces that have events in the journal, read on a blocking dispatcher. */
-  private static CompletionStage<List<Integer>> journaledSpaces(ActorSystem<?> system) {
-    String prefix = PidSpace.TYPE_KEY.name() + "|";
-    return CompletableFuture.supplyAsync(
-        () -> JournalSchema.persistenceIds(system.settings().config(), prefix).stream()
-            .map(id -> Integer.parseInt(id.substring(prefix.length())))
-            .toList(),
-        system.dispatchers().lookup(DispatcherSelector.blocking()));
   }
 
   public PidLayout layout() {
@@ -189,12 +145,12 @@ public final class PidAuthority implements Extension, AutoCloseable {
    * @param pidMax the space's pid_max, or 0 for {@code pidspace.pid-max}
    */
   public CompletionStage<SpaceStats> createSpace(int id, int pidMax) {
-    return ask(registry, replyTo -> new SpaceRegistry.Create(id, pidMax, replyTo));
+    return spaces.create(id, pidMax);
   }
 
   /** Frees every pid of the space; its id can then be created again. */
   public CompletionStage<Done> destroySpace(int id) {
-    return ask(registry, replyTo -> new SpaceRegistry.Destroy(id, replyTo));
+    return spaces.destroy(id);
   }
 
   /** One global pid from {@code space}, or {@code space-exhausted}. */
@@ -276,7 +232,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
     } catch (PidspaceException refusal) {
       return CompletableFuture.failedFuture(refusal);
     }
-    return ask(registry, replyTo -> new SpaceRegistry.Import(id, image, replyTo));
+    return spaces.importSpace(id, image);
   }
 
   public CompletionStage<Done> free(int pid) {
@@ -319,10 +275,7 @@ public final class PidAuthority implements Extension, AutoCloseable {
 
   /** The ids of every existing space, ascending, as the registry knows them. */
   public CompletionStage<int[]> spaceIds() {
-    return inFlight.track(Asks.<SpaceRegistry.Command, SpaceRegistry.SpaceIds>ask(
-            registry, SpaceRegistry.ListSpaces::new, timeout, system.scheduler()))
-        .thenApply(SpaceRegistry.SpaceIds::ids)
-        .exceptionallyCompose(e -> CompletableFuture.failedStage(PidspaceException.from(e)));
+    return spaces.spaceIds();
   }
 
   /** Stops the actor system if {@link #start} started it; does nothing for a caller's own system. */
@@ -332,13 +285,5 @@ public final class PidAuthority implements Extension, AutoCloseable {
       system.terminate();
       system.getWhenTerminated().toCompletableFuture().join();
     }
-  }
-
-  private <T, C> CompletionStage<T> ask(
-      ActorRef<C> target, Function<ActorRef<StatusReply<T>>, C> message) {
-    PidspaceException frozen = freezeGuard.refusal();
-    return frozen != null
-        ? CompletableFuture.failedFuture(frozen)
-        : inFlight.track(Asks.askWithStatus(target, message, timeout, system.scheduler()));
   }
 }

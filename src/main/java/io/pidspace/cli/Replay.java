@@ -6,7 +6,6 @@ import com.typesafe.config.ConfigValueFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
-import io.pidspace.space.SpaceRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -92,7 +91,7 @@ final class Replay {
           expectArgs(words, 1, "space-create [ID]");
         }
         // checked here: -1 is the facade's "any id", but in a trace it is an id out of range
-        int id = words.length == 2 ? layout().checkSpace((int) number(words[1])) : SpaceRegistry.ANY_ID;
+        int id = words.length == 2 ? layout().checkSpace((int) number(words[1])) : PidAuthority.ANY_ID;
         return alone(a -> (words.length == 2 ? a.createSpace(id) : a.createSpace())
             .thenApply(stats -> Integer.toString(stats.space())));
       }

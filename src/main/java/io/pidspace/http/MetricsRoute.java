@@ -8,9 +8,6 @@ import akka.cluster.ClusterEvent;
 import akka.cluster.Member;
 import akka.cluster.MemberStatus;
 import akka.cluster.sharding.ShardRegion;
-import akka.cluster.sharding.typed.ClusterShardingQuery;
-import akka.cluster.sharding.typed.GetShardRegionState;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.http.javadsl.model.ContentType;
 import akka.http.javadsl.model.ContentTypes;
@@ -24,8 +21,7 @@ import io.pidspace.api.PidAuthority;
 import io.pidspace.api.SpaceListing;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.metrics.NodeMetrics;
-import io.pidspace.space.Asks;
-import io.pidspace.space.PidSpace;
+import io.pidspace.space.SpaceService;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
@@ -169,9 +165,7 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
     if (!clustered()) {
       return CompletableFuture.completedFuture(null);
     }
-    return Asks.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
-        ClusterSharding.get(system).shardState(), replyTo -> new GetShardRegionState(PidSpace.TYPE_KEY, replyTo),
-        authority.settings().listTimeout(), system.scheduler());
+    return SpaceService.hostedShards(system, authority.settings().listTimeout());
   }
 
   private static GaugeSnapshot.Builder gauge(String name, String help) {

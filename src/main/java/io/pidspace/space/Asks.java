@@ -23,13 +23,13 @@ import scala.concurrent.Future;
  * throughput on two cores. (Completing on the dispatcher instead cost the in-memory storm half
  * its rate.)
  */
-public final class Asks {
+final class Asks {
 
   private static final ExecutionContext IN_PLACE = ExecutionContext.parasitic$.MODULE$;
 
   private Asks() {}
 
-  public static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
+  static <Req, Res> CompletableFuture<Res> ask(RecipientRef<Req> target, Function<ActorRef<Res>, Req> request,
       Duration timeout, Scheduler scheduler) {
     Future<Res> answer = new AskPattern.Askable<>(target).ask(request::apply, Timeout.create(timeout), scheduler);
     return toJava(answer);
@@ -39,7 +39,7 @@ public final class Asks {
    * As {@link #ask}; a {@link StatusReply#error} (a {@link PidspaceException#toWire()}) completes
    * the future with that {@link PidspaceException}, a timeout with {@code unavailable}.
    */
-  public static <Req, Res> CompletableFuture<Res> askWithStatus(RecipientRef<Req> target,
+  static <Req, Res> CompletableFuture<Res> askWithStatus(RecipientRef<Req> target,
       Function<ActorRef<StatusReply<Res>>, Req> request, Duration timeout, Scheduler scheduler) {
     Future<Res> answer =
         new AskPattern.Askable<>(target).askWithStatus(request::apply, Timeout.create(timeout), scheduler);

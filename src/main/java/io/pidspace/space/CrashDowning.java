@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * detector has marked it unreachable too, so probing every member and downing a crashed one
  * before that (tried: downed at 0.0 s, removed at 2.5 s) moved nothing sooner.
  */
-public final class CrashDowning {
+final class CrashDowning {
 
   private static final Logger log = LoggerFactory.getLogger(CrashDowning.class);
   /** How often unreachable members are probed. */
@@ -52,7 +52,7 @@ public final class CrashDowning {
   private CrashDowning() {}
 
   /** Starts it on a cluster node when {@code pidspace.crash-downing} is on and remoting uses TCP. */
-  public static void start(ActorSystem<?> system) {
+  static void start(ActorSystem<?> system) {
     Config config = system.settings().config();
     if (!config.getBoolean("pidspace.crash-downing")) {
       return;

@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * limit, which the others were slow to notice, restarts without need; one whose guard thread is
  * starved of CPU for a second refuses requests meanwhile.
  */
-public final class FreezeGuard {
+final class FreezeGuard {
 
   private static final Logger log = LoggerFactory.getLogger(FreezeGuard.class);
   private static final long TICK_NANOS = Duration.ofMillis(100).toNanos();
@@ -40,7 +40,7 @@ public final class FreezeGuard {
   private static final long STALE_NANOS = Duration.ofSeconds(2).toNanos();
 
   /** Outside a node: never refuses. */
-  public static final FreezeGuard NONE = new FreezeGuard();
+  static final FreezeGuard NONE = new FreezeGuard();
 
   private volatile long lastTick = System.nanoTime();
   private volatile boolean downed;
@@ -61,7 +61,7 @@ public final class FreezeGuard {
   }
 
   /** A guard for a cluster node when {@code pidspace.freeze-guard} is on, else {@link #NONE}. */
-  public static FreezeGuard of(ActorSystem<?> system, Config config) {
+  static FreezeGuard of(ActorSystem<?> system, Config config) {
     if (!config.getBoolean("pidspace.freeze-guard")) {
       return NONE;
     }
@@ -72,7 +72,7 @@ public final class FreezeGuard {
   }
 
   /** Null, or why this node must not answer now. */
-  public PidspaceException refusal() {
+  PidspaceException refusal() {
     if (!active) {
       return null;
     }

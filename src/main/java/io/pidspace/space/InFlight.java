@@ -31,7 +31,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * with any timeout (docs/protocol.md). That happens only when a failed member is removed. A
  * member that leaves gracefully (Exiting, then Removed) hands its shards off first: nothing fails.
  */
-public final class InFlight {
+final class InFlight {
 
   /** From a downed member's removal to failing the asks that were in flight then. */
   static final Duration SETTLE = Duration.ofMillis(200);
@@ -56,19 +56,19 @@ public final class InFlight {
   }
 
   /** Outside a cluster nothing moves: asks are not tracked. */
-  public static InFlight none() {
+  static InFlight none() {
     return new InFlight(false);
   }
 
   /** Tracks asks on a cluster node: one subscriber to the cluster's removals. */
-  public static InFlight clustered(ActorSystem<?> system) {
+  static InFlight clustered(ActorSystem<?> system) {
     InFlight inFlight = new InFlight(true);
     system.systemActorOf(inFlight.watcher(), "pidspace-in-flight", Props.empty());
     return inFlight;
   }
 
   /** {@code ask}, failed early as unavailable if a downed member is removed before it is answered. */
-  public <T> CompletableFuture<T> track(CompletableFuture<T> ask) {
+  <T> CompletableFuture<T> track(CompletableFuture<T> ask) {
     if (asks != null && !ask.isDone()) {
       asks.add(ask);
       ask.whenComplete((answer, failure) -> asks.remove(ask));

@@ -20,7 +20,7 @@ import java.util.List;
  * and fails fast with a message that names the database when it cannot: a locked H2 file, a
  * PostgreSQL server that is down, a wrong password.
  */
-public final class JournalSchema {
+final class JournalSchema {
 
   private JournalSchema() {}
 
@@ -29,7 +29,7 @@ public final class JournalSchema {
    * actors. Nodes that start together on an empty journal race on it ("if not exists" is not
    * atomic in H2): one that loses tries once more and then finds everything there.
    */
-  public static void ensure(Config config) {
+  static void ensure(Config config) {
     try {
       run(config);
     } catch (PidspaceException lostTheRace) {
@@ -61,7 +61,7 @@ public final class JournalSchema {
    * run it on a blocking dispatcher. (Akka's read journal would do it too, but it starts an actor
    * that polls the journal every second for as long as the system runs.)
    */
-  public static List<String> persistenceIds(Config config, String prefix) {
+  static List<String> persistenceIds(Config config, String prefix) {
     Config jdbc = config.getConfig("pidspace.jdbc");
     String url = jdbc.getString("url");
     try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));

@@ -41,7 +41,7 @@ public final class PidRouter {
   private final String namePrefix;
   private static final AtomicInteger routers = new AtomicInteger(); // tests run several per system
 
-  public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces) {
+  PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces) {
     this(system, settings, spaces, InFlight.none(), FreezeGuard.NONE);
   }
 
@@ -49,7 +49,7 @@ public final class PidRouter {
    * {@code inFlight}: fails runs to a space on a node that crashed once that node is removed;
    * {@code freezeGuard}: refuses requests while this node may be acting on stale state.
    */
-  public PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces, InFlight inFlight,
+  PidRouter(ActorSystem<?> system, PidspaceSettings settings, SpaceRefs spaces, InFlight inFlight,
       FreezeGuard freezeGuard) {
     this.system = system;
     this.inFlight = inFlight;
@@ -79,7 +79,7 @@ public final class PidRouter {
   }
 
   /** The longest a hold may live: a restore that takes longer asks again. */
-  public static final Duration MAX_HOLD_TTL = Duration.ofDays(1);
+  private static final Duration MAX_HOLD_TTL = Duration.ofDays(1);
 
   /**
    * Exactly {@code vpids} of {@code space}, all or nothing, as global pids in the order asked;

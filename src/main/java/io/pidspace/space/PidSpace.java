@@ -51,34 +51,34 @@ import java.util.List;
  * on a generation newer than its own, stores it, and answers a repeated one with its status, so a
  * retried, late or second registry's command can never reset a space that holds pids.
  */
-public final class PidSpace {
+final class PidSpace {
 
-  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "PidSpace");
+  static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "PidSpace");
 
-  public interface Command extends CborSerializable {}
+  interface Command extends CborSerializable {}
 
   /** From the registry only: create the space as {@code generation}, if that is newer than its own. */
-  public record Create(long generation, int pidMax, ActorRef<Status> replyTo) implements Command {}
+  record Create(long generation, int pidMax, ActorRef<Status> replyTo) implements Command {}
 
   /** From the registry only: destroy the space as {@code generation}, if that is newer than its own. */
-  public record Destroy(long generation, ActorRef<Status> replyTo) implements Command {}
+  record Destroy(long generation, ActorRef<Status> replyTo) implements Command {}
 
   /**
    * From the registry only: import the space as {@code generation} exactly as {@code image}
    * says, if it does not exist and that is newer than its own (a create that carries its state).
    */
-  public record Import(long generation, SpaceImage image, ActorRef<Status> replyTo) implements Command {}
+  record Import(long generation, SpaceImage image, ActorRef<Status> replyTo) implements Command {}
 
   /** Whether the space exists and at which generation; changes nothing. */
-  public record Inspect(ActorRef<Status> replyTo) implements Command {}
+  record Inspect(ActorRef<Status> replyTo) implements Command {}
 
   /** What a space is: {@code stats} only while it exists. */
-  public record Status(boolean exists, long generation, SpaceStats stats) implements CborSerializable {}
+  record Status(boolean exists, long generation, SpaceStats stats) implements CborSerializable {}
 
   /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
-  public record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
+  record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
 
-  public enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
+  enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
 
   /**
    * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
@@ -89,7 +89,7 @@ public final class PidSpace {
    * have been in before it is freed (0: report only) for {@code RECONCILE}. Its caller gives up at {@code deadline} (epoch millis):
    * a request that reaches the space later is answered unavailable and changes nothing.
    */
-  public record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
+  record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
 
   /**
    * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
@@ -98,7 +98,7 @@ public final class PidSpace {
    * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
    * {@code EXPORT} the {@code image}, for {@code RECONCILE} the {@code reconciled} report.
    */
-  public record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
+  record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
       SpaceImage image, Reconciled reconciled) implements CborSerializable {
     static Outcome refused(PidspaceException reason) {
       return new Outcome(reason.toWire(), null, null, null, null, null, null);
@@ -109,7 +109,7 @@ public final class PidSpace {
     }
   }
 
-  public record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
+  record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
 
   /**
    * How long a stored reservation may answer allocs unstored, on the clock of the node that stored
@@ -131,7 +131,7 @@ public final class PidSpace {
    * a few backed-off restarts and is started again by its next message (sharding does that); a
    * plain actor, which nothing would start again, keeps backing off instead.
    */
-  public static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
+  static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
     PidSpace logic = new PidSpace(settings, space);
     return Behaviors.setup(ctx -> settings.durable()
         ? new Durable(ctx, logic, restartsCapped)

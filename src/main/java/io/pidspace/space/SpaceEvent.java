@@ -8,7 +8,7 @@ import io.pidspace.core.SpaceImage;
  * What happened to a space, as stored in its journal. Applied by {@link SpaceState#apply}; the
  * allocation rule itself ran before, in {@code PidMap.Run}.
  */
-public sealed interface SpaceEvent extends CborSerializable {
+sealed interface SpaceEvent extends CborSerializable {
 
   /**
    * The registry's create of {@code generation} took effect. Space 0 stores one with generation

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /** Where the actor of each space lives: a sharded entity in a cluster, a plain actor otherwise. */
 @FunctionalInterface
-public interface SpaceRefs {
+interface SpaceRefs {
 
   RecipientRef<PidSpace.Command> space(int id);
 

@@ -52,29 +52,29 @@ import java.util.function.Supplier;
  * the next request goes on (one for that id is refused as unavailable), so a space that does
  * not answer holds up nothing else for longer than one try.
  */
-public final class SpaceRegistry
+final class SpaceRegistry
     extends EventSourcedBehavior<SpaceRegistry.Command, SpaceRegistry.Event, SpaceRegistry.State> {
 
-  public interface Command extends CborSerializable {}
+  interface Command extends CborSerializable {}
 
   /** {@code id} is {@link #ANY_ID} for the lowest free one; {@code pidMax} 0 for the default. */
-  public record Create(int id, int pidMax, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  record Create(int id, int pidMax, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
 
   /**
    * Creates space {@code id} ({@link #ANY_ID}: the lowest free one) exactly as {@code image} says:
    * the create protocol with the image in its intent, so a crash leaves nothing or the whole
    * space. The caller checks the image ({@code PidMap.fromImage}); the space checks it again.
    */
-  public record Import(int id, SpaceImage image, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  record Import(int id, SpaceImage image, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
 
-  public record Destroy(int id, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  record Destroy(int id, ActorRef<StatusReply<Done>> replyTo) implements Command {}
 
-  public record ListSpaces(ActorRef<SpaceIds> replyTo) implements Command {}
+  record ListSpaces(ActorRef<SpaceIds> replyTo) implements Command {}
 
   /** The ids of every existing space, ascending; space 0 first. */
-  public record SpaceIds(int[] ids) implements CborSerializable {}
+  record SpaceIds(int[] ids) implements CborSerializable {}
 
-  public static final int ANY_ID = -1;
+  static final int ANY_ID = -1;
 
   // From this actor to itself: never cross the network.
   private record SpaceAnswered(int id, long generation, PidSpace.Status status, Throwable failure)
@@ -86,34 +86,34 @@ public final class SpaceRegistry
 
   private record Inspected(int id, PidSpace.Status status) implements Command, NoSerializationVerificationNeeded {}
 
-  public sealed interface Event extends CborSerializable {}
+  sealed interface Event extends CborSerializable {}
 
   /** The intent to create space {@code id} as {@code generation}, stored before the space acts. */
-  public record CreateStarted(int id, long generation, int pidMax) implements Event {}
+  record CreateStarted(int id, long generation, int pidMax) implements Event {}
 
   /** The intent to import space {@code id} as {@code generation}, stored (image and all) before the space acts. */
-  public record ImportStarted(int id, long generation, SpaceImage image) implements Event {}
+  record ImportStarted(int id, long generation, SpaceImage image) implements Event {}
 
   /** The intent to destroy space {@code id} as {@code generation}, stored before the space acts. */
-  public record DestroyStarted(int id, long generation) implements Event {}
+  record DestroyStarted(int id, long generation) implements Event {}
 
   /** The space acted on the intent of {@code generation}. */
-  public record Finished(int id, long generation) implements Event {}
+  record Finished(int id, long generation) implements Event {}
 
   /**
    * The space refused the intent of {@code generation}: its own record, of generation
    * {@code seen}, disagrees. The intent is dropped, and the next one will be newer than {@code seen}.
    */
-  public record Abandoned(int id, long generation, long seen) implements Event {}
+  record Abandoned(int id, long generation, long seen) implements Event {}
 
   /** Space {@code id} exists as {@code generation} without this registry's record: now it has one. */
-  public record Adopted(int id, long generation) implements Event {}
+  record Adopted(int id, long generation) implements Event {}
 
   /** An intent whose outcome is not stored yet; {@code image} only for an import (null in older builds' records). */
-  public record Pending(boolean create, long generation, int pidMax, SpaceImage image) implements CborSerializable {}
+  record Pending(boolean create, long generation, int pidMax, SpaceImage image) implements CborSerializable {}
 
   /** Existing spaces by id with the generation that created them, and pending intents. */
-  public static final class State {
+  static final class State {
     private final TreeMap<Integer, Long> existing = new TreeMap<>();
     private final TreeMap<Integer, Pending> pending = new TreeMap<>();
     private long lastGeneration;
@@ -173,7 +173,7 @@ public final class SpaceRegistry
    * @param journaledSpaces the ids of the spaces that have a journal, to look for orphans among
    *     at start; {@code null} when there is no journal
    */
-  public static Behavior<Command> create(
+  static Behavior<Command> create(
       PidspaceSettings settings, SpaceRefs spaces, Supplier<CompletionStage<List<Integer>>> journaledSpaces) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
         new SpaceRegistry(ctx, timers, settings, spaces, journaledSpaces)));
@@ -443,7 +443,7 @@ public final class SpaceRegistry
   }
 
   /** Stored as parallel arrays of the existing spaces, the pending intents, and the last generation. */
-  public record Snapshot(long lastGeneration, int[] ids, long[] generations, int[] pendingIds, List<Pending> pending)
+  record Snapshot(long lastGeneration, int[] ids, long[] generations, int[] pendingIds, List<Pending> pending)
       implements CborSerializable {}
 
   @Override

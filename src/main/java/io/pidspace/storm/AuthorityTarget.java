@@ -2,7 +2,6 @@ package io.pidspace.storm;
 
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.space.SpaceRegistry;
 import java.util.concurrent.CompletionStage;
 
 /** A {@link PidAuthority} as a storm target: every call goes through the real actors. */
@@ -25,7 +24,7 @@ final class AuthorityTarget implements StormTarget {
 
   @Override
   public CompletionStage<Integer> createSpace(int pidMax) {
-    return authority.createSpace(SpaceRegistry.ANY_ID, pidMax).thenApply(SpaceStats::space);
+    return authority.createSpace(PidAuthority.ANY_ID, pidMax).thenApply(SpaceStats::space);
   }
 
   @Override

@@ -10,7 +10,6 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.space.SpaceRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -91,8 +90,8 @@ class PidAuthorityAgainstCoreTest {
     if (roll < 8) {
       int pidMax = pickPidMax(random, layout);
       return new Step("createSpace any " + pidMax,
-          () -> stats(authority.createSpace(SpaceRegistry.ANY_ID, pidMax)),
-          () -> core.create(SpaceRegistry.ANY_ID, pidMax).toString());
+          () -> stats(authority.createSpace(PidAuthority.ANY_ID, pidMax)),
+          () -> core.create(PidAuthority.ANY_ID, pidMax).toString());
     }
     if (roll < 11) {
       int id = random.nextBoolean() ? -2 - random.nextInt(3) : random.nextInt(layout.maxSpaces() + 3);
@@ -177,7 +176,7 @@ class PidAuthorityAgainstCoreTest {
           () -> core.setPidMax(space, pidMax).toString());
     }
     return new Step("exportImport " + space,
-        () -> stats(authority.exportSpace(space).thenCompose(image -> authority.importSpace(SpaceRegistry.ANY_ID, image))),
+        () -> stats(authority.exportSpace(space).thenCompose(image -> authority.importSpace(PidAuthority.ANY_ID, image))),
         () -> core.exportImport(space).toString());
   }
 
@@ -295,7 +294,7 @@ class PidAuthorityAgainstCoreTest {
 
     SpaceStats create(int requested, int pidMax) {
       int id = requested;
-      if (requested == SpaceRegistry.ANY_ID) {
+      if (requested == PidAuthority.ANY_ID) {
         id = 1;
         while (spaces.containsKey(id)) {
           id++;

@@ -12,21 +12,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
-import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
-import akka.actor.typed.javadsl.AskPattern;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.ShardRegion;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
-import akka.pattern.StatusReply;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.space.PidSpace;
+import io.pidspace.space.SpaceService;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -97,11 +94,10 @@ class PidAuthorityTest {
     int space = newSpace();
     int pid = value(authority.alloc(space));
 
-    PidSpace.Status seenBySharding = value(AskPattern.ask(
-        ClusterSharding.get(testKit.system()).entityRefFor(PidSpace.TYPE_KEY, Integer.toString(space)),
-        (ActorRef<PidSpace.Status> replyTo) -> new PidSpace.Inspect(replyTo),
-        Duration.ofSeconds(30), testKit.scheduler()));
-    assertEquals(1, seenBySharding.stats().allocated(), "the sharded entity holds the pid the facade handed out");
+    ShardRegion.CurrentShardRegionState hosted = value(SpaceService.hostedShards(testKit.system(), Duration.ofSeconds(30)));
+    assertTrue(hosted.getShards().stream().anyMatch(shard -> shard.getEntityIds().contains(Integer.toString(space))),
+        "this node's shard region hosts the space as an entity");
+    assertEquals(1, value(authority.stats(space)).allocated(), "the entity holds the pid the facade handed out");
     assertThrows(Exception.class, () -> Adapter.toClassic(testKit.system())
         .actorSelection("/system/pidspace-" + space).resolveOne(Duration.ofSeconds(5))
         .toCompletableFuture().get(30, TimeUnit.SECONDS), "no plain local actor for the space");
