@@ -87,6 +87,10 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--duration", paramLabel = "DURATION", converter = Seconds.class, description = "Length of the storm (default: 15s real, 10m virtual).")
   Double duration;
 
+  @Option(names = "--warmup", paramLabel = "DURATION", converter = Seconds.class,
+      description = "Real clock: run the workload this long first, not counted, while the JIT compiles; 0 for none (default: 5s real, 0 virtual).")
+  Double warmup;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of every random draw (default: ${DEFAULT-VALUE}).")
   long seed;
 
@@ -118,9 +122,10 @@ public final class StormCommand implements Callable<Integer> {
   /** The options as given; a bad one is a usage error that names it. */
   public StormOptions options() {
     double seconds = duration != null ? duration : clock == StormOptions.Clock.VIRTUAL ? 600 : 15;
+    double warmupSeconds = warmup != null ? warmup : clock == StormOptions.Clock.VIRTUAL ? 0 : 5;
     try {
       return new StormOptions(clock, containers, forkers, pidMax, loop, rate, burst, burstEvery, lifetime,
-          lifetimeMean, paretoShape, containerLifetime, seconds, seed, compare);
+          lifetimeMean, paretoShape, containerLifetime, seconds, warmupSeconds, seed, compare);
     } catch (PidspaceException e) {
       throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }

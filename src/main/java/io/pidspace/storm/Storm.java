@@ -47,9 +47,22 @@ public final class Storm {
         interrupted(stop));
   }
 
-  /** One real-clock run on {@code target}; blocks until every container has destroyed its space. */
+  /**
+   * One real-clock run on {@code target}, after its warm-up run (not counted); blocks until every
+   * container has destroyed its space.
+   */
   public static StormReport.Run real(StormOptions options, StormTarget target, Progress.Factory progress,
       CompletionStage<?> stop) {
+    if (options.warmupSeconds() > 0) { // else the JIT's first seconds count as the allocator's latency
+      Workload warmup = new Workload(options.warmup());
+      StormReport.Run warm;
+      try (Progress p = progress.open(target.name() + " warm-up", warmup.durationNanos() / 1_000_000)) {
+        warm = RealStorm.run(warmup, target, p, stop);
+      }
+      if (stopped(stop)) { // the report covers the part that ran
+        return warm;
+      }
+    }
     Workload workload = new Workload(options);
     try (Progress p = progress.open(target.name(), workload.durationNanos() / 1_000_000)) {
       return RealStorm.run(workload, target, p, stop);

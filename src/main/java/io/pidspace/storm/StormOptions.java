@@ -17,6 +17,8 @@ import java.util.Locale;
  * @param paretoShape the tail index of {@link Lifetime#PARETO}; heavier tail as it nears 1
  * @param containerLifetimeSeconds how long a container lives before its space is destroyed and
  *     a new container takes its slot (the first ones are staggered so they do not all end at once)
+ * @param warmupSeconds real clock: the same workload runs this long first, on the same target,
+ *     and is not counted (the JIT compiles the hot paths meanwhile); 0 for none
  */
 public record StormOptions(
     Clock clock,
@@ -32,6 +34,7 @@ public record StormOptions(
     double paretoShape,
     double containerLifetimeSeconds,
     double durationSeconds,
+    double warmupSeconds,
     long seed,
     boolean compare) {
 
@@ -98,6 +101,12 @@ public record StormOptions(
     if (!(durationSeconds > 0)) {
       throw bad("--duration " + durationSeconds + "s must be positive");
     }
+    if (!(warmupSeconds >= 0)) {
+      throw bad("--warmup " + warmupSeconds + "s is negative");
+    }
+    if (clock == Clock.VIRTUAL && warmupSeconds > 0) {
+      throw bad("--warmup needs --clock real: a simulation has nothing to warm up");
+    }
     if (clock == Clock.VIRTUAL && loop == Loop.CLOSED) {
       throw bad("--loop closed needs --clock real: it forks as fast as the allocator answers, "
           + "and virtual time has no answer times");
@@ -105,6 +114,12 @@ public record StormOptions(
     if (clock == Clock.VIRTUAL && compare) {
       throw bad("--compare measures the speed of two allocators; it needs --clock real");
     }
+  }
+
+  /** The warm-up run: this workload for {@code warmupSeconds}, without a warm-up of its own. */
+  StormOptions warmup() {
+    return new StormOptions(clock, containers, forkers, pidMax, loop, rate, burst, burstEverySeconds, lifetime,
+        lifetimeMeanSeconds, paretoShape, containerLifetimeSeconds, warmupSeconds, 0, seed, compare);
   }
 
   private static PidspaceException bad(String message) {

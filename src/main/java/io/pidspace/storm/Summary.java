@@ -29,8 +29,9 @@ public final class Summary {
   private void header(StormReport r) {
     StormOptions o = r.options();
     boolean real = o.clock() == StormOptions.Clock.REAL;
-    line("pidspace storm: %s clock, %s%s; %d container%s%s, pid_max %d", o.clock().word(),
-        time(o.durationSeconds()), real ? "" : " simulated", o.containers(), o.containers() == 1 ? "" : "s",
+    line("pidspace storm: %s clock, %s%s; %d container%s%s, pid_max %d", o.clock().word(), time(o.durationSeconds()),
+        real ? o.warmupSeconds() > 0 ? " after " + time(o.warmupSeconds()) + " of warm-up" : "" : " simulated",
+        o.containers(), o.containers() == 1 ? "" : "s",
         real ? " x " + o.forkers() + " forkers" : "", o.pidMax());
     String load = o.loop() == StormOptions.Loop.CLOSED
         ? "closed loop (each forker forks again as soon as it is answered)"

@@ -20,6 +20,7 @@ class CheckingTarget implements StormTarget {
   final Set<Integer> spaces = ConcurrentHashMap.newKeySet();
   final Set<Integer> everCreated = ConcurrentHashMap.newKeySet();
   final ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+  final AtomicLong created = new AtomicLong();
   final AtomicLong allocs = new AtomicLong();
   final AtomicLong frees = new AtomicLong();
   final AtomicLong diedWithContainer = new AtomicLong();
@@ -41,6 +42,7 @@ class CheckingTarget implements StormTarget {
       }
       if (id != null) {
         everCreated.add(id);
+        created.incrementAndGet();
       }
     });
   }

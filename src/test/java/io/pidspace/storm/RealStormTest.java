@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +31,7 @@ class RealStormTest {
 
   private static final String[] SHORT = {
     "--containers", "4", "--forkers", "2", "--rate", "400", "--burst", "40", "--burst-every", "300ms",
-    "--lifetime-mean", "200ms", "--container-lifetime", "700ms", "--duration", "2s"};
+    "--lifetime-mean", "200ms", "--container-lifetime", "700ms", "--duration", "2s", "--warmup", "0"};
 
   /** Storms a target gets to hand out, free by exit and replace a container; not a speed bound. */
   private static final int MAX_STORMS = 20;
@@ -92,6 +93,30 @@ class RealStormTest {
         () -> Storm.real(Args.options(SHORT), noIds, Progress.NONE, Storm.TO_THE_END));
     assertTrue(e.getMessage().contains("could not create its space"), e.getMessage());
     assertEquals(PidspaceException.Code.NO_SPACE_IDS_LEFT, refusal(e).code());
+  }
+
+  @Test
+  void warmUp_runsTheWorkloadOnTheTargetFirst_andIsNotCounted() {
+    String[] args = Stream.concat(Arrays.stream(SHORT), Stream.of("--warmup", "1s")).toArray(String[]::new);
+    StormOptions options = Args.options(args);
+    List<String> tasks = new CopyOnWriteArrayList<>();
+    Progress.Factory progress = (task, totalMillis) -> {
+      tasks.add(task + " " + totalMillis + " ms");
+      return Progress.NONE.open(task, totalMillis);
+    };
+    try (CheckingTarget checking = new CheckingTarget(StormTarget.baseline())) {
+      StormReport.Run run = Storm.real(options, checking, progress, Storm.TO_THE_END);
+      assertEquals(List.of(checking.name() + " warm-up 1000 ms", checking.name() + " 2000 ms"), tasks);
+      StormReport.Counts c = run.counts();
+      assertTrue(checking.violations.isEmpty(), checking.violations.toString());
+      assertEquals(0, c.errors(), c.firstError());
+      // every slot's first container creates its space, in the warm-up too: those are not the report's
+      assertTrue(checking.created.get() >= c.containersCreated() + options.containers(),
+          checking.created.get() + " spaces created, " + c.containersCreated() + " in the report");
+      assertTrue(checking.allocs.get() >= c.allocs());
+      assertEquals(c.allocs(), c.frees() + c.diedWithContainer(), "the report's pids are its own run's");
+      assertTrue(checking.spaces.isEmpty() && checking.live.isEmpty(), "the warm-up ended every container");
+    }
   }
 
   /**

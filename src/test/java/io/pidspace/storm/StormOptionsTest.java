@@ -20,6 +20,7 @@ class StormOptionsTest {
     StormOptions o = Args.options();
     assertEquals(StormOptions.Clock.REAL, o.clock());
     assertEquals(15, o.durationSeconds());
+    assertEquals(5, o.warmupSeconds());
     assertEquals(32_768, o.pidMax());
     assertTrue(o.containers() > 1 && o.rate() > 0 && o.burst() > 0);
   }
@@ -27,6 +28,7 @@ class StormOptionsTest {
   @Test
   void defaults_virtualClockSimulatesTenMinutes() {
     assertEquals(600, Args.options("--clock", "virtual").durationSeconds());
+    assertEquals(0, Args.options("--clock", "virtual").warmupSeconds());
   }
 
   @Test
@@ -53,6 +55,8 @@ class StormOptionsTest {
     "--clock virtual --loop closed      | --loop closed needs --clock real",
     "--clock virtual --compare          | --compare measures the speed of two allocators",
     "--duration banana                  | 'banana' is not a duration",
+    "--warmup -1s                       | --warmup -1.0s is negative",
+    "--clock virtual --warmup 1s        | --warmup needs --clock real",
   })
   void badOptions_areUsageErrorsThatNameTheValue(String args, String message) {
     StringWriter err = new StringWriter();
@@ -68,7 +72,7 @@ class StormOptionsTest {
     StormOptions o = Args.options();
     assertThrows(PidspaceException.class, () -> new StormOptions(o.clock(), o.containers(),
         o.forkers(), o.pidMax(), o.loop(), -1, o.burst(), o.burstEverySeconds(), o.lifetime(),
-        o.lifetimeMeanSeconds(), o.paretoShape(), o.containerLifetimeSeconds(), o.durationSeconds(), o.seed(),
+        o.lifetimeMeanSeconds(), o.paretoShape(), o.containerLifetimeSeconds(), o.durationSeconds(), o.warmupSeconds(), o.seed(),
         o.compare()));
   }
 }

@@ -47,7 +47,7 @@ class StormReportTest {
   static void storms() {
     real = Storm.run(Args.options("--compare", "--containers", "2", "--forkers", "2", "--rate", "300",
         "--pid-max", "400", "--burst", "500", "--burst-every", "500ms", "--container-lifetime", "1s",
-        "--duration", "1500ms"), StormTarget::inMemory, Progress.NONE, Storm.TO_THE_END);
+        "--duration", "1500ms", "--warmup", "0"), StormTarget::inMemory, Progress.NONE, Storm.TO_THE_END);
     virtual = virtual("--clock", "virtual", "--containers", "3", "--duration", "1m");
     exhausted = virtual("--clock", "virtual", "--containers", "3", "--pid-max", "1000", "--rate", "1000",
         "--burst", "0", "--container-lifetime", "20s", "--duration", "1m").withMeta(META);
