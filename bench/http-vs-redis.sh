@@ -2,7 +2,7 @@
 # The HTTP service path of a durable pidspace node against what a platform team would hand-roll:
 # Redis 7, a Lua next-fit allocator, AOF everysec. Same machine, same run; prints the ratios.
 #
-#   bench/http-vs-redis.sh            # about 2.5 minutes; docs/benchmarks.md has runs and how to read them
+#   bench/http-vs-redis.sh            # about 3 minutes; docs/benchmarks.md has runs and how to read them
 #   WARMUP=20 DURATION=30 CONNECTIONS=50 THREADS=2 bench/http-vs-redis.sh
 #
 # Each side gets the same load: CONNECTIONS keep-alive clients, each waiting for its answer (its 16
@@ -156,6 +156,12 @@ wrk_run 2 1 "${DURATION}s"
 load "after pidspace single"
 redis_run 2 1
 load "after Redis single"
+# The ceiling pidspace's own code cannot lift: the HTTP server and route tree answering a 404 that
+# reaches no actor, same clients
+for d in 5 10; do # the first 5 s warm the rejection path up
+  client wrk -t"$THREADS" -c"$CONNECTIONS" -d${d}s "$url/v1/no-such-route" >"$tmp/wrk-floor.txt"
+done
+load "after HTTP server alone"
 for s in "${X16_SPACES[@]}"; do wrk_run "$s" 16 "$((DURATION / ${#X16_SPACES[@]}))s"; done
 load "after pidspace x16"
 redis_run 3 16
@@ -176,6 +182,8 @@ latencies=()
 printf '%-38s %10s %10s %7s\n' "path (pids/s)" pidspace Redis ratio
 row "single alloc, $CONNECTIONS clients" 1 2 2
 row "?count=16 vs Redis pipelined 16 deep" 16 3 "${X16_SPACES[@]}"
+printf '%-38s %10s %10s %7s\n' "HTTP server alone: 404, no actor (req/s)" \
+  "$(awk '/Requests\/sec/ {printf "%d", $2}' "$tmp/wrk-floor.txt")" "" ""
 echo
 echo "latency p50 / p99 (of a request, of a pipelined command)"
 printf '  %s\n' "${latencies[@]}"
