@@ -18,12 +18,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -116,6 +118,9 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with charts.")
   Path report;
 
+  /** The journal directory this command made (no --data-dir), deleted when it ends. */
+  private Path tempDataDir;
+
   @Option(names = "--no-progress", description = "No progress bar on stderr (there is none unless stderr is a terminal).")
   boolean noProgress;
 
@@ -186,11 +191,22 @@ public final class StormCommand implements Callable<Integer> {
       }
       return result.runs().stream().allMatch(r -> r.counts().errors() == 0) ? 0 : 1;
     } finally {
+      deleteTempDataDir();
       reported.countDown();
       try {
         Runtime.getRuntime().removeShutdownHook(onCtrlC);
       } catch (IllegalStateException shuttingDown) {
         // Ctrl-C came: the hook is running and ends now that the summary is out
+      }
+    }
+  }
+
+  private void deleteTempDataDir() throws IOException {
+    if (tempDataDir != null) {
+      try (Stream<Path> files = Files.walk(tempDataDir)) {
+        for (Path path : files.sorted(Comparator.reverseOrder()).toList()) {
+          Files.deleteIfExists(path);
+        }
       }
     }
   }
@@ -226,9 +242,14 @@ public final class StormCommand implements Callable<Integer> {
         return starting("starting pidspace in memory (forming its one-node cluster)", StormTarget::inMemory);
       }
       case "jdbc" -> {
-        Path dir = dataDir != null ? dataDir : Files.createTempDirectory("pidspace-storm");
-        return starting("starting pidspace durable, journal in " + dir + " (forming its one-node cluster)",
-            () -> StormTarget.durable(dir));
+        if (dataDir != null) {
+          return starting("starting pidspace durable, journal in " + dataDir + " (forming its one-node cluster)",
+              () -> StormTarget.durable(dataDir));
+        }
+        // a busy storm writes hundreds of megabytes of journal: a directory of our own goes at the end
+        tempDataDir = Files.createTempDirectory("pidspace-storm");
+        return starting("starting pidspace durable, journal in " + tempDataDir
+            + " (deleted at the end; forming its one-node cluster)", () -> StormTarget.durable(tempDataDir));
       }
       default -> throw new CommandLine.ParameterException(spec.commandLine(),
           "--persistence is '" + persistence + "'; it must be none or jdbc");

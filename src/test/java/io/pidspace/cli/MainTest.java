@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** The pidspace command as a user meets it first: its version, a mistyped option, a storm's record of itself. */
@@ -41,6 +45,18 @@ class MainTest {
     assertTrue(ran.err().strip().endsWith("Try 'pidspace storm --help' for more information."), ran.err());
     assertFalse(ran.err().contains("Usage:"), "not the whole usage: " + ran.err());
     assertEquals("", ran.out());
+  }
+
+  @Test
+  void durableStorm_withoutDataDir_deletesTheJournalItMade() {
+    Ran ran = pidspace("storm", "--persistence", "jdbc", "--containers", "1", "--forkers", "1", "--rate", "100",
+        "--burst", "0", "--duration", "1s", "--warmup", "0");
+    assertEquals(0, ran.status(), ran.err());
+    Matcher said = Pattern.compile("journal in (\\S+) \\(deleted at the end").matcher(ran.err());
+    assertTrue(said.find(), ran.err());
+    Path dir = Path.of(said.group(1));
+    assertTrue(dir.getFileName().toString().startsWith("pidspace-storm"), dir.toString());
+    assertFalse(Files.exists(dir), dir + " is still there");
   }
 
   @Test
