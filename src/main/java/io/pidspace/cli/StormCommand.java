@@ -13,6 +13,7 @@ import io.pidspace.storm.StormTarget;
 import io.pidspace.storm.Summary;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -118,11 +119,11 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--report", paramLabel = "FILE.html", description = "Write a self-contained HTML report with charts.")
   Path report;
 
-  /** The journal directory this command made (no --data-dir), deleted when it ends. */
-  private Path tempDataDir;
-
   @Option(names = "--no-progress", description = "No progress bar on stderr (there is none unless stderr is a terminal).")
   boolean noProgress;
+
+  /** The journal directory this command made (no --data-dir), deleted when it ends. */
+  private Path tempDataDir;
 
   /** The options as given; a bad one is a usage error that names it. */
   public StormOptions options() {
@@ -201,13 +202,17 @@ public final class StormCommand implements Callable<Integer> {
     }
   }
 
-  private void deleteTempDataDir() throws IOException {
-    if (tempDataDir != null) {
-      try (Stream<Path> files = Files.walk(tempDataDir)) {
-        for (Path path : files.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(path);
-        }
+  private void deleteTempDataDir() {
+    if (tempDataDir == null) {
+      return;
+    }
+    try (Stream<Path> files = Files.walk(tempDataDir)) {
+      for (Path path : files.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(path);
       }
+    } catch (IOException | UncheckedIOException e) { // the summary is out: say what is left, not fail
+      spec.commandLine().getErr().println("pidspace storm: could not delete the journal in " + tempDataDir + ": " + e);
+      spec.commandLine().getErr().flush();
     }
   }
 
