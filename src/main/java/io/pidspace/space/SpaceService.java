@@ -25,7 +25,8 @@ import java.util.function.Function;
 /**
  * The spaces of one actor system, wired together: the registry (a Cluster Singleton, or a plain
  * actor without a cluster), the spaces (sharded entities, or plain actors), the {@link PidRouter}
- * in front of them, and in a cluster the in-flight tracking, the freeze guard and crash downing.
+ * in front of them, an embedded H2 journal's compaction, and in a cluster the in-flight tracking,
+ * the freeze guard and crash downing.
  * The facade's one way into this package: everything else in it is package-private, apart from
  * the settings and the plugins Akka loads by name.
  */
@@ -55,6 +56,9 @@ public final class SpaceService {
     this.settings = settings;
     if (settings.durable() && system.settings().config().getBoolean("pidspace.jdbc.create-schema")) {
       JournalSchema.ensure(system.settings().config());
+    }
+    if (settings.durable()) {
+      H2Compaction.start(system, system.settings().config());
     }
     SpaceRefs spaces = clustered ? SpaceRefs.sharded(system, settings) : SpaceRefs.local(system, settings);
     Behavior<SpaceRegistry.Command> registryBehavior =
