@@ -45,7 +45,7 @@ final class H2Compaction implements Runnable {
   private final String url;
   private final String user;
   private final String password;
-  private MVStore store; // the journal's, found on the first run that needs it
+  private volatile MVStore store; // the journal's, found on the first run that needs it; runs go to any pool thread
 
   private H2Compaction(ActorSystem<?> system, Config jdbc) {
     this.system = system;
