@@ -1,4 +1,8 @@
 -- The akka-persistence-jdbc 5.x tables pidspace uses, made idempotent: run at every start.
+-- An event up to 4 KiB is stored in its row (H2: 256 bytes). A larger BLOB goes to a LOB store
+-- of its own, three more B-trees every commit rewrites: a batch free of 64 pids (about 1.3 KB
+-- with its allocs) made alloc(64) + free a fifth slower (docs/benchmarks.md). Persistent.
+SET MAX_LENGTH_INPLACE_LOB 4096;
 CREATE TABLE IF NOT EXISTS "event_journal" (
     "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
     "deleted" BOOLEAN DEFAULT false NOT NULL,
