@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import akka.http.javadsl.Http;
 import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.settings.ServerSettings;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -45,6 +46,8 @@ class HttpApiTest {
   private static PidAuthority authority;
   private static String open;
   private static String guarded;
+  /** The same API through {@link PidspaceHttp#route} alone, as an application with its own server binds it. */
+  private static String routed;
   private static final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   @BeforeAll
@@ -56,6 +59,8 @@ class HttpApiTest {
     open = baseUrl(PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get());
     HttpSettings withToken = new HttpSettings(settings.interfaceName(), 0, TOKEN, settings.maxBody(), settings.terminationDeadline());
     guarded = baseUrl(PidspaceHttp.bind(authority.system(), authority, withToken).toCompletableFuture().get());
+    routed = baseUrl(Http.get(authority.system()).newServerAt("127.0.0.1", 0)
+        .bind(PidspaceHttp.route(authority, settings)).toCompletableFuture().get());
     assertEquals(201, send("POST", "/v1/spaces", "{\"id\": " + FIXTURE + ", \"pidMax\": 1000}").statusCode());
     assertEquals(List.of(FIXTURE_PID), pids(send("POST", "/v1/spaces/" + FIXTURE + "/pids", "")));
   }
@@ -431,6 +436,37 @@ class HttpApiTest {
     assertEquals(201, created.statusCode());
     int id = JSON.readTree(created.body()).get("id").asInt();
     assertEquals(204, sendTo(guarded, "DELETE", "/v1/spaces/" + id, null, "bearer " + TOKEN).statusCode());
+  }
+
+  /**
+   * A node answers an alloc without a body ahead of its route tree (PidspaceRoutes.handler): the
+   * same requests, sent to it and to the route alone, get the same answers.
+   */
+  @Test
+  void allocWithoutBody_answersAsTheRouteDoes() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    String encodedId = String.valueOf(id).chars().mapToObj(c -> "%3" + (char) c).collect(Collectors.joining());
+    List<String> paths = List.of("/v1/spaces/" + id + "/pids", "/v1/spaces/" + id + "/pids?count=3",
+        "/v1/spaces/" + id + "/pids?count=2&count=9", "/v1/spaces/" + id + "/pids?other=1", "/v1/spaces/" + encodedId + "/pids",
+        "/v1/spaces/" + id + "/pids?count=0", "/v1/spaces/" + id + "/pids?count=", "/v1/spaces/" + id + "/pids?count=" + (MAX_BATCH + 1),
+        "/v1/spaces/" + id + "/pids/", "//v1/spaces/" + id + "/pids", "/v1/spaces/" + id + "//pids", "/v1/spaces//pids",
+        "/v1/spaces/abc/pids", "/v1/spaces/-1/pids", "/v1/spaces/4294967296/pids", "/v1/spaces/300/pids",
+        "/v1/spaces/" + id + "/pids/x", "/v1/spaces/pids", "/v1/spaces/1%2F0/pids", "/v1/spaces/%20/pids");
+    for (String path : paths) {
+      HttpResponse<String> route = sendTo(routed, "POST", path, "", null);
+      HttpResponse<String> node = send("POST", path, "");
+      assertEquals(route.statusCode(), node.statusCode(), path);
+      assertEquals(route.headers().firstValue("Content-Type"), node.headers().firstValue("Content-Type"), path);
+      JsonNode expected = JSON.readTree(route.body());
+      JsonNode actual = JSON.readTree(node.body());
+      if (route.statusCode() == 200) { // the node's answer is the route's next pids
+        List<Integer> last = pids(route);
+        assertEquals(last.size(), pids(node).size(), path);
+        assertEquals(last.get(last.size() - 1) + 1, pids(node).get(0), path);
+      } else {
+        assertEquals(expected, actual, path);
+      }
+    }
   }
 
   @Test
