@@ -16,6 +16,7 @@ PID_MAX=4194304 # PID_MAX_LIMIT: each measured run gets spaces of its own, so no
 # 409s that flattered requests/s), and a later run put 3.8 M in one in 10 s, so ?count=16 moves
 # to a fresh space every 5 s.
 mapfile -t X16_SPACES < <(seq 3 $((2 + (DURATION >= 10 ? DURATION / 5 : 1))))
+X16_WARMUP_SPACE=$((3 + ${#X16_SPACES[@]}))
 REDIS_CAP=4000000 # a Redis run stops short of pid_max: a full bitmap makes every alloc scan it all
 
 missing=()
@@ -27,10 +28,10 @@ fi
 [[ -f target/pidspace.jar ]] || mvn -B -q -o package -DskipTests
 
 tmp=$(mktemp -d)
-node_pid='' redis_pid='' client_pid=''
+node_pid='' redis_pid='' client_pid='' bare_pid=''
 stop() { # TERM lets the node leave its cluster and Redis flush its AOF; KILL only if that hangs
-  for p in $client_pid $node_pid $redis_pid; do kill "$p" 2>/dev/null || true; done
-  for p in $client_pid $node_pid $redis_pid; do
+  for p in $client_pid $bare_pid $node_pid $redis_pid; do kill "$p" 2>/dev/null || true; done
+  for p in $client_pid $bare_pid $node_pid $redis_pid; do
     for _ in {1..40}; do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
     kill -9 "$p" 2>/dev/null || true
   done
@@ -65,7 +66,7 @@ for _ in {1..120}; do
   sleep 0.5
 done
 [[ -n $url ]] || { echo "the node did not start in 60 s" >&2; exit 1; }
-for space in 1 2 "${X16_SPACES[@]}"; do # 1 warms up, 2 single allocs
+for space in 1 2 "${X16_SPACES[@]}" "$X16_WARMUP_SPACE"; do # 1 warms up, 2 single allocs
   curl -sf -o /dev/null -X POST "$url/v1/spaces" -d "{\"id\": $space, \"pidMax\": $PID_MAX}" \
     --retry 20 --retry-delay 1 # 503 until the registry answers through the journal
 done
@@ -156,12 +157,19 @@ wrk_run 2 1 "${DURATION}s"
 load "after pidspace single"
 redis_run 2 1
 load "after Redis single"
-# The ceiling pidspace's own code cannot lift: the HTTP server and route tree answering a 404 that
-# reaches no actor, same clients
-for d in 5 10; do # the first 5 s warm the rejection path up
-  client wrk -t"$THREADS" -c"$CONNECTIONS" -d${d}s "$url/v1/no-such-route" >"$tmp/wrk-floor.txt"
+# The floor under pidspace's own code: the same akka-http server and dispatcher, and one actor that
+# hands out the next number (bench/BareAkkaHttp.java), same clients; the node idles meanwhile
+java -cp target/pidspace.jar bench/BareAkkaHttp.java >"$tmp/bare.log" 2>&1 &
+bare_pid=$!
+for _ in {1..120}; do grep -q '^port ' "$tmp/bare.log" && break; sleep 0.5; done
+bare_url="http://127.0.0.1:$(sed -n 's/^port //p' "$tmp/bare.log")"
+for d in 5 10; do # the first 5 s warm it up
+  client wrk -t"$THREADS" -c"$CONNECTIONS" -d${d}s -s "$tmp/post.lua" "$bare_url/" >"$tmp/wrk-floor.txt"
 done
-load "after HTTP server alone"
+kill "$bare_pid"; wait "$bare_pid" 2>/dev/null || true
+bare_pid=''
+load "after akka-http alone"
+wrk_run "$X16_WARMUP_SPACE" 16 5s # the JIT settles on ?count=16; not counted
 for s in "${X16_SPACES[@]}"; do wrk_run "$s" 16 "$((DURATION / ${#X16_SPACES[@]}))s"; done
 load "after pidspace x16"
 redis_run 3 16
@@ -182,8 +190,10 @@ latencies=()
 printf '%-38s %10s %10s %7s\n' "path (pids/s)" pidspace Redis ratio
 row "single alloc, $CONNECTIONS clients" 1 2 2
 row "?count=16 vs Redis pipelined 16 deep" 16 3 "${X16_SPACES[@]}"
-printf '%-38s %10s %10s %7s\n' "HTTP server alone: 404, no actor (req/s)" \
-  "$(awk '/Requests\/sec/ {printf "%d", $2}' "$tmp/wrk-floor.txt")" "" ""
+floor=$(awk '/Requests\/sec/ {printf "%d", $2}' "$tmp/wrk-floor.txt")
+redis_single=$(cut -d, -f2 "$tmp/redis-2.csv")
+printf '%-38s %10s %10s %7s\n' "akka-http + one actor, no pidspace" "$floor" "${redis_single%.*}" \
+  "$(awk -v a="$floor" -v b="$redis_single" 'BEGIN {printf "%.3f", a / b}')"
 echo
 echo "latency p50 / p99 (of a request, of a pipelined command)"
 printf '  %s\n' "${latencies[@]}"
