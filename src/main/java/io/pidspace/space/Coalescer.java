@@ -18,7 +18,8 @@ import java.util.concurrent.CompletableFuture;
  * The one ordered path from this node to one space: every request of every kind (allocs of any
  * count, single and batch frees, lookups, stats) waits here and leaves in arrival order. One
  * {@link PidSpace.Run run} is in flight at a time; whatever arrives while it is decided and
- * stored makes the next run, which the space stores as one event (group commit). (Two runs in
+ * stored, and whatever its answers make their callers ask next, makes the next run, which the
+ * space stores as one event (group commit). (Two runs in
  * flight kept the space busier but halved the batches; on 16 spaces that cost a third of the
  * throughput.)
  *
@@ -42,12 +43,15 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
 
   private record RunAnswered(List<Request> run, PidSpace.Outcomes outcomes, Throwable failure) implements Command {}
 
+  /** Sent to itself after a run's answers: the next run waits for it (see {@link #onRunAnswered}). */
+  private enum SendNext implements Command { INSTANCE }
+
   private final int space;
   private final PidspaceSettings settings;
   private final RecipientRef<PidSpace.Command> target;
   private final InFlight inFlightAsks;
   private final ArrayDeque<Request> queue = new ArrayDeque<>();
-  private boolean inFlight; // a run is sent and not yet answered
+  private boolean inFlight; // a run is sent and not yet answered, or its answers are handed out
   // The last run was failed by a member's removal (or timed out after one) and none has been
   // answered since: the next one may go to a dead node too, so it gets InFlight.SUSPECT_TIMEOUT.
   private boolean suspect;
@@ -71,6 +75,11 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     return newReceiveBuilder()
         .onMessage(Request.class, this::onRequest)
         .onMessage(RunAnswered.class, this::onRunAnswered)
+        .onMessageEquals(SendNext.INSTANCE, () -> {
+          inFlight = false;
+          sendNextRun();
+          return this;
+        })
         .build();
   }
 
@@ -128,8 +137,14 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
         (outcomes, failure) -> new RunAnswered(run, outcomes, failure));
   }
 
+  /**
+   * Hands out the run's answers, then sends the next run only once whatever those answers made
+   * their callers ask next has arrived: a caller that asks again as soon as it is answered (a
+   * chain composed on the answers) tells this actor from inside {@code complete}, so its request
+   * is in the mailbox before {@link SendNext}. Sent at once instead, the next run left without
+   * it, and such a caller joined every second write.
+   */
   private Behavior<Command> onRunAnswered(RunAnswered answer) {
-    inFlight = false;
     suspect = answer.failure == InFlight.LOST || suspect && answer.failure != null;
     if (answer.failure != null) {
       PidspaceException unavailable = answer.failure instanceof PidspaceException moved
@@ -142,7 +157,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
         answer.run.get(i).answer.complete(outcomes.get(i));
       }
     }
-    sendNextRun();
+    getContext().getSelf().tell(SendNext.INSTANCE);
     return this;
   }
 

@@ -130,6 +130,34 @@ class PidRouterTest {
     assertArrayEquals(new int[] {layout.encode(10, 5), layout.encode(10, 6)}, value(allocs.get(3)));
   }
 
+  /**
+   * A caller that asks again from inside its answer (a chain composed on the answers) joins the
+   * very next run, together with what arrived while the last one was stored.
+   */
+  @Test
+  void nextRun_carriesWhatTheAnswersPromptedAndWhatWaited() {
+    TestProbe<PidSpace.Command> space = testKit.createTestProbe();
+    PidRouter probed = new PidRouter(testKit.system(), settings, id -> space.getRef());
+    List<CompletableFuture<int[]>> chained = new ArrayList<>();
+    CompletableFuture<int[]> first = probed.alloc(1, 1);
+    first.thenRun(() -> chained.add(probed.alloc(1, 3)));
+    PidSpace.Run run1 = space.expectMessageClass(PidSpace.Run.class);
+    CompletableFuture<int[]> waiting = probed.alloc(1, 2); // arrives while run 1 is out
+
+    run1.replyTo().tell(new PidSpace.Outcomes(List.of(allocatedOutcome(2))));
+    PidSpace.Run run2 = space.expectMessageClass(PidSpace.Run.class);
+
+    assertEquals(List.of(2, 3), run2.ops().stream().map(PidSpace.Op::count).toList());
+    run2.replyTo().tell(new PidSpace.Outcomes(List.of(allocatedOutcome(3, 4), allocatedOutcome(5, 6, 7))));
+    assertArrayEquals(new int[] {3, 4}, value(waiting));
+    assertArrayEquals(new int[] {5, 6, 7}, value(chained.get(0)));
+    space.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  private static PidSpace.Outcome allocatedOutcome(int... pids) {
+    return new PidSpace.Outcome(null, pids, null, null, null, null, null);
+  }
+
   @Test
   void freeBatch_acrossSpaces_freesValidPidsOnceAndListsEveryRefusal() {
     create(11);
