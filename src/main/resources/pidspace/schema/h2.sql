@@ -3,8 +3,13 @@
 -- of its own, three more B-trees every commit rewrites: a batch free of 64 pids (about 1.3 KB
 -- with its allocs) made alloc(64) + free a fifth slower (docs/benchmarks.md). Persistent.
 SET MAX_LENGTH_INPLACE_LOB 4096;
+-- "ordering" is the primary key: H2 keys each row by it, and an insert updates two B-trees, this
+-- and the unique (persistence_id, sequence_number), where akka-persistence-jdbc's schema made four
+-- (a hidden row id, its primary key, and two indexes on "ordering"): 16 spaces x 4 chains ran 15 %
+-- faster. The unique pair is the journal's key: a second write at a sequence number is refused.
+-- Journals made before keep their tables, and work as they did. (No semicolons in comments: the DDL is split at them.)
 CREATE TABLE IF NOT EXISTS "event_journal" (
-    "ordering" BIGINT UNIQUE NOT NULL AUTO_INCREMENT,
+    "ordering" BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     "deleted" BOOLEAN DEFAULT false NOT NULL,
     "persistence_id" VARCHAR(255) NOT NULL,
     "sequence_number" BIGINT NOT NULL,
@@ -17,9 +22,8 @@ CREATE TABLE IF NOT EXISTS "event_journal" (
     "meta_payload" BLOB,
     "meta_ser_id" INTEGER,
     "meta_ser_manifest" VARCHAR,
-    PRIMARY KEY("persistence_id","sequence_number")
+    UNIQUE("persistence_id","sequence_number")
 );
-CREATE UNIQUE INDEX IF NOT EXISTS "event_journal_ordering_idx" ON "event_journal" ("ordering");
 CREATE TABLE IF NOT EXISTS "event_tag" (
     "event_id" BIGINT NOT NULL,
     "tag" VARCHAR NOT NULL,
