@@ -133,17 +133,20 @@ final class PidspaceRoutes extends AllDirectives {
     };
   }
 
+  private static final String ALLOC_PREFIX = "/v1/spaces/";
+  private static final String ALLOC_SUFFIX = "/pids";
+
   /** The {id} of {@code POST /v1/spaces/{id}/pids} without a body, as the route would match it; else null. */
   private static String allocWithoutBody(HttpRequest request) {
     if (request.method() != HttpMethods.POST || !request.entity().isKnownEmpty()) {
       return null;
     }
     String path = request.getUri().path(); // decoded: an id with an encoded '/' goes to the route
-    int end = path.length() - "/pids".length();
-    if (!path.startsWith("/v1/spaces/") || !path.endsWith("/pids") || end <= "/v1/spaces/".length()) {
+    if (!path.startsWith(ALLOC_PREFIX) || !path.endsWith(ALLOC_SUFFIX)
+        || path.length() <= ALLOC_PREFIX.length() + ALLOC_SUFFIX.length()) {
       return null;
     }
-    String space = path.substring("/v1/spaces/".length(), end);
+    String space = path.substring(ALLOC_PREFIX.length(), path.length() - ALLOC_SUFFIX.length());
     return space.indexOf('/') < 0 ? space : null;
   }
 
