@@ -1,8 +1,9 @@
 -- The akka-persistence-jdbc 5.x tables pidspace uses, made idempotent: run at every start.
--- An event up to 4 KiB is stored in its row (H2: 256 bytes). A larger BLOB goes to a LOB store
+-- An event up to 64 KiB is stored in its row (H2: 256 bytes). A larger BLOB goes to a LOB store
 -- of its own, three more B-trees every commit rewrites: a batch free of 64 pids (about 1.3 KB
--- with its allocs) made alloc(64) + free a fifth slower (docs/benchmarks.md). Persistent.
-SET MAX_LENGTH_INPLACE_LOB 4096;
+-- with its allocs) made alloc(64) + free a fifth slower (docs/benchmarks.md). A pid change takes
+-- about 5 bytes, so a run as large as pidspace.max-batch (10,000) still fits. Persistent.
+SET MAX_LENGTH_INPLACE_LOB 65536;
 -- "ordering" is the primary key: H2 keys each row by it, and an insert updates two B-trees, this
 -- and the unique (persistence_id, sequence_number), where akka-persistence-jdbc's schema made four
 -- (a hidden row id, its primary key, and two indexes on "ordering"): 16 spaces x 4 chains ran 15 %

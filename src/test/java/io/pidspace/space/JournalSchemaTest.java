@@ -19,15 +19,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 class JournalSchemaTest {
 
-  /** Events up to 4 KiB stay in their rows, in a journal made now and after it is opened again. */
+  /** Events up to 64 KiB stay in their rows, in a journal made now and after it is opened again. */
   @Test
-  void h2Journal_keepsEventsUpTo4KiBInTheirRows(@TempDir Path dir) throws Exception {
+  void h2Journal_keepsEventsUpTo64KiBInTheirRows(@TempDir Path dir) throws Exception {
     Config config = ConfigFactory.parseMap(Map.of("pidspace.jdbc.url", "jdbc:h2:file:" + dir + "/pidspace"))
         .withFallback(ConfigFactory.load());
     JournalSchema.ensure(config);
-    assertEquals("4096", inPlaceLimit(config));
+    assertEquals("65536", inPlaceLimit(config));
     JournalSchema.ensure(config); // idempotent: every start runs it
-    assertEquals("4096", inPlaceLimit(config));
+    assertEquals("65536", inPlaceLimit(config));
   }
 
   /** What no duplicate rests on: one event per persistence id and sequence number. */
