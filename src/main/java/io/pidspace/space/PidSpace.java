@@ -121,9 +121,15 @@ final class PidSpace {
   /** What the nodes' clocks may differ by, at most (NTP on a LAN keeps them within milliseconds). */
   static final long CLOCK_MARGIN_MILLIS = 1_000;
 
+  /** The range a reservation starts at, when {@code pidspace.reservation} allows as much. */
+  static final int MIN_RESERVATION = 1_024;
+
   private final int space;
   private final PidspaceSettings settings;
   private final PidLayout layout;
+  // How far ahead the next reservation reaches (see reservationAhead), and when the last one was stored.
+  private int reservationAhead;
+  private long lastReserved;
 
   /**
    * The behavior of space {@code space}, durable or in memory as {@code pidspace.persistence}
@@ -245,14 +251,36 @@ final class PidSpace {
     }
     record.forEach(step -> events.add(event(step)));
     if (reservation > 0) {
+      int ahead = Math.min(Math.max(reservationAhead, Math.min(MIN_RESERVATION, reservation)), reservation);
       // renewed once less than half of it is left ahead of the cursor or of its lease
-      if (!state.reserved(cursor + reservation / 2, now + RESERVATION_LEASE_MILLIS / 2) || cursor < state.reservedFrom()) {
-        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + reservation, pidMax - 1), now + RESERVATION_LEASE_MILLIS));
+      if (!state.reserved(cursor + ahead / 2, now + RESERVATION_LEASE_MILLIS / 2) || cursor < state.reservedFrom()) {
+        ahead = reservationAhead(ahead, reservation, now);
+        events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + ahead, pidMax - 1), now + RESERVATION_LEASE_MILLIS));
       }
     } else if (state.reserving()) {
       events.add(new SpaceEvent.Reserved(0, 0, 0)); // reservations were turned off: recovery leaks nothing more
     }
     return new Decision(events, reply);
+  }
+
+  /**
+   * How far the reservation stored now reaches ahead of the cursor: twice as far as the last one
+   * when that one lasted under a tenth of a second, half as far when it lasted half a second or
+   * more (its lease, not its range, ran short), between {@link #MIN_RESERVATION} and {@code
+   * pidspace.reservation}. A busy space
+   * (16-pid allocs at 500 k pids/s) thus stores a reservation a few dozen times a second instead
+   * of a thousand, and a quiet one leaks little on a crash.
+   */
+  private int reservationAhead(int ahead, int reservation, long now) {
+    long lasted = now - lastReserved;
+    if (lasted < RESERVATION_LEASE_MILLIS / 10) {
+      ahead = Math.min(ahead * 2, reservation);
+    } else if (lasted >= RESERVATION_LEASE_MILLIS / 2) {
+      ahead = Math.max(ahead / 2, Math.min(MIN_RESERVATION, reservation));
+    }
+    reservationAhead = ahead;
+    lastReserved = now;
+    return ahead;
   }
 
   /**

@@ -508,6 +508,54 @@ class DurableSpaceTest {
   }
 
   /**
+   * A busy space's reservation grows past {@link PidSpace#MIN_RESERVATION} up to {@code
+   * pidspace.reservation} (fewer writes), a quiet one's shrinks back (less to leak), and a crash
+   * at either size leaks at most the size it had and hands out nothing twice.
+   */
+  @Test
+  void reservation_growsWhileBusyShrinksWhenQuiet_andACrashLeaksAtMostItsSize() throws Exception {
+    String url = memoryDb();
+    Map<String, Object> settings = Map.of("pidspace.reservation", 8_192);
+    Set<Integer> held = new HashSet<>();
+    int leaked = 0;
+    for (boolean quietAtTheEnd : new boolean[] {false, true}) {
+      ActorSystem<Void> system = start(url, settings);
+      try {
+        PidAuthority authority = PidAuthority.get(system);
+        if (!quietAtTheEnd) {
+          await(authority.createSpace(1, 1 << 20));
+        } else {
+          leaked = await(authority.stats(1)).allocated() - held.size();
+          assertTrue(leaked > PidSpace.MIN_RESERVATION && leaked <= 8_192, leaked + " leaked: the busy range grew, up to the setting");
+        }
+        for (int i = 0; i < 200; i++) { // a renewal every 2 to 32 requests, milliseconds apart
+          for (int pid : await(authority.alloc(1, 256))) {
+            assertTrue(held.add(pid), "pid " + pid + " handed out twice");
+          }
+        }
+        for (int i = 0; quietAtTheEnd && i < 4; i++) { // past the lease each time: a write, and half the range
+          Thread.sleep(1_100);
+          assertTrue(held.add(await(authority.alloc(1))));
+        }
+      } finally {
+        stop(system); // as a crash
+      }
+    }
+    ActorSystem<Void> after = start(url, settings);
+    try {
+      PidAuthority authority = PidAuthority.get(after);
+      int leakedQuiet = await(authority.stats(1)).allocated() - held.size() - leaked;
+      assertTrue(leakedQuiet > 0 && leakedQuiet <= PidSpace.MIN_RESERVATION, leakedQuiet + " leaked: the quiet range shrank back");
+      for (int i = 0; i < 2_000; i++) {
+        int pid = await(authority.alloc(1));
+        assertTrue(held.add(pid), "pid " + pid + " handed out twice");
+      }
+    } finally {
+      stop(after);
+    }
+  }
+
+  /**
    * Two copies of one space on one journal (a split brain): copy A stores a reservation and holds
    * it; copy B destroys the space and creates it anew. B's create waits until A's reservation can no
    * longer answer (its lease and the clock margin), so A's next alloc needs a write, which the
