@@ -28,14 +28,14 @@ import org.openjdk.jmh.annotations.Threads;
  * and waiting for it, on one space or spread over 16, with an H2 file journal. {@code
  * groupCommit=true} is pidspace as configured by default; {@code false} is the single-write
  * baseline (one journal write per alloc). Each pid is freed again through a batch free every
- * 1,000 allocs, so the space never runs out. {@code reservation=1024} answers allocs inside a
+ * 1,000 allocs, so the space never runs out. {@code reservation=16384} answers allocs inside a
  * stored range without a write each (a node's default).
  *
  * <p>Issue 10's embedded goals: {@code allocThenFree} with {@code spaces=1} (64 chains on one
  * space) and {@code spaces=16} (64 chains spread at random over 16 spaces, about 4 each), and
  * {@code allocBatchThenFree} (alloc(64) then a batch free of them, 8 in flight).
- * {@code asyncChains} runs the same chains composed on the answers rather than on 64 blocked
- * threads.
+ * {@code asyncChains} and {@code asyncBatches} run the same chains composed on the answers rather
+ * than on blocked threads.
  *
  * <pre>
  * mvn -B -q -Pjmh test-compile exec:exec -Djmh.args="DurableAllocBenchmark -f 1 -wi 6 -w 10s -i 3 -r 10s"
@@ -54,8 +54,8 @@ public class DurableAllocBenchmark {
   @Param({"true", "false"})
   boolean groupCommit;
 
-  /** {@code pidspace.reservation}: 0 (the library's default) or a node's 1,024. */
-  @Param({"0", "1024"})
+  /** {@code pidspace.reservation}: 0 (the library's default) or a node's 16,384. */
+  @Param({"0", "16384"})
   int reservation;
 
   PidAuthority authority;
@@ -156,5 +156,37 @@ public class DurableAllocBenchmark {
       throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
     }
     return pids.length;
+  }
+
+  /** For {@link #asyncBatches}. */
+  static final int BATCH_CHAINS = 8;
+  static final int ROUNDS_PER_CHAIN = 100;
+
+  /**
+   * The same alloc(64) -> free of the 64, 8 in flight, as {@link #allocBatchThenFree}, composed on
+   * the answers instead of 8 threads that block. Score: pids/s (each round counts 64).
+   */
+  @Benchmark
+  @Threads(1)
+  @OperationsPerInvocation(BATCH_CHAINS * ROUNDS_PER_CHAIN * 64)
+  public void asyncBatches() throws Exception {
+    CompletableFuture<?>[] chains = new CompletableFuture<?>[BATCH_CHAINS];
+    for (int c = 0; c < BATCH_CHAINS; c++) {
+      chains[c] = batchChain(ROUNDS_PER_CHAIN).toCompletableFuture();
+    }
+    CompletableFuture.allOf(chains).get(60, TimeUnit.SECONDS);
+  }
+
+  private CompletionStage<Void> batchChain(int rounds) {
+    if (rounds == 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    int space = ThreadLocalRandom.current().nextInt(spaces);
+    return authority.alloc(space, 64).thenCompose(pids -> authority.free(pids).thenApply(freed -> {
+      if (pids.length != 64 || !freed.refused().isEmpty()) {
+        throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
+      }
+      return null;
+    })).thenCompose(done -> batchChain(rounds - 1));
   }
 }
