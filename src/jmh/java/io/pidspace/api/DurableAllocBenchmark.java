@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -93,7 +94,7 @@ public class DurableAllocBenchmark {
 
   @Benchmark
   public int alloc(Held held) throws Exception {
-    int space = ThreadLocalRandom.current().nextInt(spaces);
+    int space = randomSpace();
     int pid = authority.alloc(space).toCompletableFuture().get(30, TimeUnit.SECONDS);
     held.pids[held.n++] = pid;
     if (held.n == held.pids.length) {
@@ -106,7 +107,7 @@ public class DurableAllocBenchmark {
   /** One alloc -> free chain per requester: the pid is freed as soon as it is answered. Score: pairs/s. */
   @Benchmark
   public int allocThenFree() throws Exception {
-    int space = ThreadLocalRandom.current().nextInt(spaces);
+    int space = randomSpace();
     int pid = authority.alloc(space).toCompletableFuture().get(30, TimeUnit.SECONDS);
     authority.free(pid).toCompletableFuture().get(30, TimeUnit.SECONDS);
     return pid;
@@ -125,20 +126,7 @@ public class DurableAllocBenchmark {
   @Threads(1)
   @OperationsPerInvocation(CHAINS * PAIRS_PER_CHAIN)
   public void asyncChains() throws Exception {
-    CompletableFuture<?>[] chains = new CompletableFuture<?>[CHAINS];
-    for (int c = 0; c < CHAINS; c++) {
-      chains[c] = chain(PAIRS_PER_CHAIN).toCompletableFuture();
-    }
-    CompletableFuture.allOf(chains).get(60, TimeUnit.SECONDS);
-  }
-
-  /** Each next pair starts in the stage of the last free's answer: short, and never blocks. */
-  private CompletionStage<Void> chain(int pairs) {
-    if (pairs == 0) {
-      return CompletableFuture.completedFuture(null);
-    }
-    int space = ThreadLocalRandom.current().nextInt(spaces);
-    return authority.alloc(space).thenCompose(authority::free).thenCompose(done -> chain(pairs - 1));
+    runChains(CHAINS, PAIRS_PER_CHAIN, () -> authority.alloc(randomSpace()).thenCompose(authority::free));
   }
 
   /**
@@ -149,12 +137,8 @@ public class DurableAllocBenchmark {
   @Threads(8)
   @OperationsPerInvocation(64)
   public int allocBatchThenFree() throws Exception {
-    int space = ThreadLocalRandom.current().nextInt(spaces);
-    int[] pids = authority.alloc(space, 64).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    FreeResult freed = authority.free(pids).toCompletableFuture().get(30, TimeUnit.SECONDS);
-    if (pids.length != 64 || !freed.refused().isEmpty()) {
-      throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
-    }
+    int[] pids = authority.alloc(randomSpace(), 64).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    checkBatch(pids, authority.free(pids).toCompletableFuture().get(30, TimeUnit.SECONDS));
     return pids.length;
   }
 
@@ -170,23 +154,33 @@ public class DurableAllocBenchmark {
   @Threads(1)
   @OperationsPerInvocation(BATCH_CHAINS * ROUNDS_PER_CHAIN * 64)
   public void asyncBatches() throws Exception {
-    CompletableFuture<?>[] chains = new CompletableFuture<?>[BATCH_CHAINS];
-    for (int c = 0; c < BATCH_CHAINS; c++) {
-      chains[c] = batchChain(ROUNDS_PER_CHAIN).toCompletableFuture();
-    }
-    CompletableFuture.allOf(chains).get(60, TimeUnit.SECONDS);
+    runChains(BATCH_CHAINS, ROUNDS_PER_CHAIN, () -> authority.alloc(randomSpace(), 64)
+        .thenCompose(pids -> authority.free(pids).thenAccept(freed -> checkBatch(pids, freed))));
   }
 
-  private CompletionStage<Void> batchChain(int rounds) {
-    if (rounds == 0) {
-      return CompletableFuture.completedFuture(null);
+  private int randomSpace() {
+    return ThreadLocalRandom.current().nextInt(spaces);
+  }
+
+  private static void checkBatch(int[] pids, FreeResult freed) {
+    if (pids.length != 64 || !freed.refused().isEmpty()) {
+      throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
     }
-    int space = ThreadLocalRandom.current().nextInt(spaces);
-    return authority.alloc(space, 64).thenCompose(pids -> authority.free(pids).thenApply(freed -> {
-      if (pids.length != 64 || !freed.refused().isEmpty()) {
-        throw new IllegalStateException("alloc(64) answered " + pids.length + " pids, free refused " + freed.refused());
-      }
-      return null;
-    })).thenCompose(done -> batchChain(rounds - 1));
+  }
+
+  /** {@code chains} chains at once, each {@code rounds} rounds long, and waits for all of them. */
+  private static void runChains(int chains, int rounds, Supplier<CompletionStage<?>> round) throws Exception {
+    CompletableFuture<?>[] running = new CompletableFuture<?>[chains];
+    for (int c = 0; c < chains; c++) {
+      running[c] = chain(rounds, round).toCompletableFuture();
+    }
+    CompletableFuture.allOf(running).get(60, TimeUnit.SECONDS);
+  }
+
+  /** Each next round starts in the stage of the last one's answer: short, and never blocks. */
+  private static CompletionStage<?> chain(int rounds, Supplier<CompletionStage<?>> round) {
+    return rounds == 0
+        ? CompletableFuture.completedFuture(null)
+        : round.get().thenCompose(done -> chain(rounds - 1, round));
   }
 }
