@@ -251,10 +251,11 @@ final class PidSpace {
     }
     record.forEach(step -> events.add(event(step)));
     if (reservation > 0) {
-      int ahead = Math.min(Math.max(reservationAhead, Math.min(MIN_RESERVATION, reservation)), reservation);
+      int least = Math.min(MIN_RESERVATION, reservation);
+      int ahead = Math.max(least, Math.min(reservationAhead, reservation));
       // renewed once less than half of it is left ahead of the cursor or of its lease
       if (!state.reserved(cursor + ahead / 2, now + RESERVATION_LEASE_MILLIS / 2) || cursor < state.reservedFrom()) {
-        ahead = reservationAhead(ahead, reservation, now);
+        ahead = reservationAhead(ahead, least, reservation, now);
         events.add(new SpaceEvent.Reserved(cursor, Math.min(cursor + ahead, pidMax - 1), now + RESERVATION_LEASE_MILLIS));
       }
     } else if (state.reserving()) {
@@ -266,17 +267,16 @@ final class PidSpace {
   /**
    * How far the reservation stored now reaches ahead of the cursor: twice as far as the last one
    * when that one lasted under a tenth of a second, half as far when it lasted half a second or
-   * more (its lease, not its range, ran short), between {@link #MIN_RESERVATION} and {@code
-   * pidspace.reservation}. A busy space
-   * (16-pid allocs at 500 k pids/s) thus stores a reservation a few dozen times a second instead
-   * of a thousand, and a quiet one leaks little on a crash.
+   * more (its lease, not its range, ran short), between {@code least} and {@code most}. A busy
+   * space (16-pid allocs at 500 k pids/s) thus stores a reservation a few dozen times a second
+   * instead of a thousand, and a quiet one leaks little on a crash.
    */
-  private int reservationAhead(int ahead, int reservation, long now) {
+  private int reservationAhead(int ahead, int least, int most, long now) {
     long lasted = now - lastReserved;
     if (lasted < RESERVATION_LEASE_MILLIS / 10) {
-      ahead = Math.min(ahead * 2, reservation);
+      ahead = Math.min(ahead * 2, most);
     } else if (lasted >= RESERVATION_LEASE_MILLIS / 2) {
-      ahead = Math.max(ahead / 2, Math.min(MIN_RESERVATION, reservation));
+      ahead = Math.max(ahead / 2, least);
     }
     reservationAhead = ahead;
     lastReserved = now;
