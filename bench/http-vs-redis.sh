@@ -52,6 +52,18 @@ client() {
 
 loads=()
 load() { loads+=("$1 $(cut -d' ' -f1 /proc/loadavg)"); }
+# What a server's process spends per pid it hands out: CPU (user + system) and context switches of
+# all its threads, read from /proc around a measured run. Steadier than a rate on shared cores.
+costs=()
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+switches() { cat "/proc/$1"/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s}'; }
+cost_start() { cost_pid=$1 cost_cpu=$(cpu_ticks "$1") cost_cs=$(switches "$1"); }
+cost_end() { # label, pids handed out since cost_start
+  local cpu=$(($(cpu_ticks "$cost_pid") - cost_cpu)) cs=$(($(switches "$cost_pid") - cost_cs))
+  costs+=("$(awk -v l="$1" -v n="$2" -v c="$cpu" -v s="$cs" -v hz="$(getconf CLK_TCK)" \
+    'BEGIN {printf "%-38s %6.2f us of CPU, %5.3f context switches", l, c * 1e6 / hz / n, s / n}')")
+}
+requests() { awk '/requests in/ {n += $1} /Non-2xx/ {n -= $NF} END {print n}' "$@"; } # 2xx answers, summed
 load start
 
 # --- pidspace: a durable node (H2 file journal, the node's default) on ports the kernel picks
@@ -153,9 +165,13 @@ redis_run() { # space, depth: a short run sizes -n for about DURATION seconds
 load "node up"
 wrk_run 1 1 "${WARMUP}s" "$tmp/tally.lua" # the JIT settles; space 1's pids are not counted
 load "after warm-up"
+cost_start "$node_pid"
 wrk_run 2 1 "${DURATION}s"
+cost_end "pidspace single" "$(requests "$tmp/wrk-2.txt")"
 load "after pidspace single"
+cost_start "$redis_pid"
 redis_run 2 1
+cost_end "Redis single" $((30000 + $(cat "$tmp/redis-2.n"))) # the sizing run's commands too
 load "after Redis single"
 # The floor under pidspace's own code: the same akka-http server and dispatcher, and one actor that
 # hands out the next number (bench/BareAkkaHttp.java), same clients; the node idles meanwhile
@@ -163,16 +179,23 @@ java -cp target/pidspace.jar bench/BareAkkaHttp.java >"$tmp/bare.log" 2>&1 &
 bare_pid=$!
 for _ in {1..120}; do grep -q '^port ' "$tmp/bare.log" && break; sleep 0.5; done
 bare_url="http://127.0.0.1:$(sed -n 's/^port //p' "$tmp/bare.log")"
-for d in 5 10; do # the first 5 s warm it up
-  client wrk -t"$THREADS" -c"$CONNECTIONS" -d${d}s -s "$tmp/post.lua" "$bare_url/" >"$tmp/wrk-floor.txt"
-done
+client wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$tmp/post.lua" "$bare_url/" >/dev/null # warms it up
+cost_start "$bare_pid"
+client wrk -t"$THREADS" -c"$CONNECTIONS" -d10s -s "$tmp/post.lua" "$bare_url/" >"$tmp/wrk-floor.txt"
+cost_end "akka-http + one actor" "$(requests "$tmp/wrk-floor.txt")"
 kill "$bare_pid"; wait "$bare_pid" 2>/dev/null || true
 bare_pid=''
 load "after akka-http alone"
 wrk_run "$X16_WARMUP_SPACE" 16 5s # the JIT settles on ?count=16; not counted
+cost_start "$node_pid"
 for s in "${X16_SPACES[@]}"; do wrk_run "$s" 16 "$((DURATION / ${#X16_SPACES[@]}))s"; done
+x16_files=()
+for s in "${X16_SPACES[@]}"; do x16_files+=("$tmp/wrk-$s.txt"); done
+cost_end "pidspace ?count=16" $((16 * $(requests "${x16_files[@]}")))
 load "after pidspace x16"
+cost_start "$redis_pid"
 redis_run 3 16
+cost_end "Redis pipelined 16 deep" $((30000 * 16 + $(cat "$tmp/redis-3.n")))
 load "after Redis x16"
 
 # --- report
@@ -197,6 +220,8 @@ printf '%-38s %10s %10s %7s\n' "akka-http + one actor, no pidspace" "$floor" "${
 echo
 echo "latency p50 / p99 (of a request, of a pipelined command)"
 printf '  %s\n' "${latencies[@]}"
+echo "server process per pid handed out (all its threads; the clients not counted)"
+printf '  %s\n' "${costs[@]}"
 echo "cores: $(nproc); load average (1 min): $(printf '%s\n' "${loads[@]}" | paste -sd, | sed 's/,/, /g')"
 echo "$(java -version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3); $SECONDS s in all"
 # Cross-checks: each side's own count of what it handed out, and anything that was not a plain 200
