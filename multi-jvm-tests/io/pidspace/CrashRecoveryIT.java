@@ -183,7 +183,7 @@ class CrashRecoveryIT {
     int size = 500 + random.nextInt(3_500);
     int freesInTen = random.nextInt(3) == 0 ? 0 : 7;
     List<String> burst = new ArrayList<>(size);
-    for (int i = 0; i < size; i++) { // each pid freed once, and only one allocated before the burst
+    for (int i = 0; i < size; i++) { // frees only of pids live before the burst, each once
       burst.add(random.nextInt(10) < freesInTen && !live.isEmpty() ? "free " + live.remove(live.size() - 1) : "alloc " + space);
     }
     return burst;
