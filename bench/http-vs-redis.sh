@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 WARMUP=${WARMUP:-20} DURATION=${DURATION:-30} CONNECTIONS=${CONNECTIONS:-50} THREADS=${THREADS:-2}
 PID_MAX=4194304 # PID_MAX_LIMIT: each measured run gets spaces of its own, so none fills up
 # A 16-pid request filled a whole space in under 30 s here (4,194,303 pids, then 300,000 cheap
-# 409s that flattered requests/s), and a later run put 3.8 M in one in 10 s, so ?count=16 moves
-# to a fresh space every 5 s.
-mapfile -t X16_SPACES < <(seq 3 $((2 + (DURATION >= 10 ? DURATION / 5 : 1))))
+# 409s that flattered requests/s), and the Netty server fills one in about 5 s, so ?count=16
+# moves to a fresh space every 3 s (only 2xx answers count in any case).
+mapfile -t X16_SPACES < <(seq 3 $((2 + (DURATION >= 6 ? DURATION / 3 : 1))))
 X16_WARMUP_SPACE=$((3 + ${#X16_SPACES[@]}))
 REDIS_CAP=4000000 # a Redis run stops short of pid_max: a full bitmap makes every alloc scan it all
 
@@ -173,19 +173,19 @@ cost_start "$redis_pid"
 redis_run 2 1
 cost_end "Redis single" $((30000 + $(cat "$tmp/redis-2.n"))) # the sizing run's commands too
 load "after Redis single"
-# The floor under pidspace's own code: the same akka-http server and dispatcher, and one actor that
-# hands out the next number (bench/BareAkkaHttp.java), same clients; the node idles meanwhile
-java -cp target/pidspace.jar bench/BareAkkaHttp.java >"$tmp/bare.log" 2>&1 &
+# The floor under pidspace's own code: the same HTTP server library and dispatcher, and one actor
+# that hands out the next number (bench/BareNetty.java), same clients; the node idles meanwhile
+java -cp target/pidspace.jar bench/BareNetty.java >"$tmp/bare.log" 2>&1 &
 bare_pid=$!
 for _ in {1..120}; do grep -q '^port ' "$tmp/bare.log" && break; sleep 0.5; done
 bare_url="http://127.0.0.1:$(sed -n 's/^port //p' "$tmp/bare.log")"
 client wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$tmp/post.lua" "$bare_url/" >/dev/null # warms it up
 cost_start "$bare_pid"
 client wrk -t"$THREADS" -c"$CONNECTIONS" -d10s -s "$tmp/post.lua" "$bare_url/" >"$tmp/wrk-floor.txt"
-cost_end "akka-http + one actor" "$(requests "$tmp/wrk-floor.txt")"
+cost_end "Netty + one actor" "$(requests "$tmp/wrk-floor.txt")"
 kill "$bare_pid"; wait "$bare_pid" 2>/dev/null || true
 bare_pid=''
-load "after akka-http alone"
+load "after Netty alone"
 wrk_run "$X16_WARMUP_SPACE" 16 5s # the JIT settles on ?count=16; not counted
 cost_start "$node_pid"
 for s in "${X16_SPACES[@]}"; do wrk_run "$s" 16 "$((DURATION / ${#X16_SPACES[@]}))s"; done
@@ -215,7 +215,7 @@ row "single alloc, $CONNECTIONS clients" 1 2 2
 row "?count=16 vs Redis pipelined 16 deep" 16 3 "${X16_SPACES[@]}"
 floor=$(awk '/Requests\/sec/ {printf "%d", $2}' "$tmp/wrk-floor.txt")
 redis_single=$(cut -d, -f2 "$tmp/redis-2.csv")
-printf '%-38s %10s %10s %7s\n' "akka-http + one actor, no pidspace" "$floor" "${redis_single%.*}" \
+printf '%-38s %10s %10s %7s\n' "Netty + one actor, no pidspace" "$floor" "${redis_single%.*}" \
   "$(awk -v a="$floor" -v b="$redis_single" 'BEGIN {printf "%.3f", a / b}')"
 echo
 echo "latency p50 / p99 (of a request, of a pipelined command)"

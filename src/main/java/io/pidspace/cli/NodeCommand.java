@@ -78,7 +78,7 @@ final class NodeCommand implements Callable<Integer> {
       AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
       join(system, config);
       InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
-          .toCompletableFuture().get(30, TimeUnit.SECONDS).localAddress();
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
       String http = "http://" + api.getHostString() + ":" + api.getPort();
       String management = "http://" + config.getString("akka.management.http.hostname") + ":"
           + config.getInt("akka.management.http.port");

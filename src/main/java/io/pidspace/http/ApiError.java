@@ -5,6 +5,7 @@ import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import io.pidspace.core.PidspaceException;
+import java.time.Duration;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 
@@ -33,6 +34,11 @@ final class ApiError extends RuntimeException {
         "the body is larger than pidspace.http.max-body, " + maxBody + " bytes");
   }
 
+  static ApiError bodyTimeout(Duration bodyTimeout) {
+    return new ApiError(StatusCodes.REQUEST_TIMEOUT, "request-timeout",
+        "the body did not arrive within pidspace.http.body-timeout, " + bodyTimeout.toMillis() + " ms");
+  }
+
   /** Why reading a request body failed: it was too large, too slow, or it broke off. */
   static ApiError ofBody(Throwable failure, HttpSettings settings) {
     Throwable cause = cause(failure);
@@ -40,8 +46,7 @@ final class ApiError extends RuntimeException {
       return bodyTooLarge(settings.maxBody());
     }
     if (cause instanceof TimeoutException) {
-      return new ApiError(StatusCodes.REQUEST_TIMEOUT, "request-timeout",
-          "the body did not arrive within pidspace.http.body-timeout, " + settings.bodyTimeout().toMillis() + " ms");
+      return bodyTimeout(settings.bodyTimeout());
     }
     return new ApiError(StatusCodes.BAD_REQUEST, "bad-request", "the body broke off before its end");
   }

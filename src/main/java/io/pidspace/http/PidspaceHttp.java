@@ -1,12 +1,9 @@
 package io.pidspace.http;
 
 import akka.actor.typed.ActorSystem;
-import akka.http.javadsl.Http;
-import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.server.Route;
-import akka.http.javadsl.settings.ServerSettings;
-import com.typesafe.config.Config;
 import io.pidspace.api.PidAuthority;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -18,32 +15,22 @@ public final class PidspaceHttp {
   private PidspaceHttp() {}
 
   /**
-   * Serves the API of {@code authority} where {@code settings} say. The binding stops taking
-   * requests and lets those in flight finish when {@code system}'s CoordinatedShutdown runs. The
-   * server has the timeouts and limits of {@code pidspace.http.server} (see {@link #serverSettings}).
+   * Serves the API of {@code authority} where {@code settings} say, on {@link ApiServer}; completes
+   * with the address it listens on. It stops taking requests and lets those in flight finish when
+   * {@code system}'s CoordinatedShutdown runs. The server has the timeouts and limits of
+   * {@code pidspace.http.server}.
    */
-  public static CompletionStage<ServerBinding> bind(ActorSystem<?> system, PidAuthority authority, HttpSettings settings) {
-    return Http.get(system)
-        .newServerAt(settings.interfaceName(), settings.port())
-        .withSettings(serverSettings(system.settings().config()))
-        .bind(new PidspaceRoutes(authority, settings).handler(system))
-        .thenApply(binding -> binding.addToCoordinatedShutdown(settings.terminationDeadline(), system));
+  public static CompletionStage<InetSocketAddress> bind(ActorSystem<?> system, PidAuthority authority, HttpSettings settings) {
+    ApiServer.Limits limits = ApiServer.Limits.from(system.settings().config(), settings);
+    return ApiServer.bind(system, settings.interfaceName(), settings.port(), limits, settings.terminationDeadline(),
+        new PidspaceRoutes(authority, settings).handler(system, limits.requestTimeout()));
   }
 
   /**
-   * {@code akka.http.server} with {@code pidspace.http.server} laid over it: the API's timeouts,
-   * parsing limits and JSON answer to unparsable requests, for its own binding alone (Akka
-   * Management's server in the same system keeps its settings).
-   */
-  public static ServerSettings serverSettings(Config config) {
-    return ServerSettings.create(config.getConfig("pidspace.http.server").atPath("akka.http.server").withFallback(config));
-  }
-
-  /**
-   * The API as one route, for a caller that runs its own HTTP server. ({@link #bind} answers
-   * allocs without a body ahead of it, the same way and faster.)
+   * The API as one akka-http route, for a caller that runs its own akka-http server. ({@link #bind}
+   * answers allocs without a body ahead of it, the same way and faster.)
    */
   public static Route route(PidAuthority authority, HttpSettings settings) {
-    return new PidspaceRoutes(authority, settings).route();
+    return new PidspaceRoutes(authority, settings).routeForAkkaHttp();
   }
 }

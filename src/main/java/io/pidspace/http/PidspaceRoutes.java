@@ -1,8 +1,8 @@
 package io.pidspace.http;
 
-import akka.actor.ClassicActorSystemProvider;
+import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.model.HttpEntity;
-import akka.http.javadsl.model.HttpMethods;
+import akka.http.javadsl.model.Query;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
@@ -10,14 +10,15 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.Authorization;
 import akka.http.javadsl.model.headers.HttpChallenge;
 import akka.http.javadsl.model.headers.Location;
-import akka.http.javadsl.model.headers.TimeoutAccess;
 import akka.http.javadsl.model.headers.WWWAuthenticate;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.ExceptionHandler;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
+import akka.stream.Materializer;
 import akka.util.ByteString;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
@@ -36,6 +37,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -50,8 +52,8 @@ import org.slf4j.LoggerFactory;
 final class PidspaceRoutes extends AllDirectives {
 
   private static final Logger log = LoggerFactory.getLogger(PidspaceRoutes.class);
-  /** Akka's answer when a route takes longer than {@code request-timeout}. */
-  private static final HttpResponse REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+  /** The answer when a request takes longer than {@code request-timeout}. */
+  static final HttpResponse REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
       "the node did not answer within pidspace.http.server.request-timeout").response();
 
   /**
@@ -113,53 +115,101 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   /**
-   * The API as a request handler for a server: an alloc without a body ({@code POST
-   * /v1/spaces/{id}/pids}, the one hot path) is answered here, everything else by {@link #route()},
+   * The API as {@link ApiServer}'s handler: an alloc without a body ({@code POST
+   * /v1/spaces/{id}/pids}, the one hot path) is answered here on the server's event loop, everything
+   * else by {@link #route()} on the dispatcher (a large body's parsing holds no other connection),
    * with the same answers. The route's directives and the futures it composes per request cost a
    * third of a node's alloc rate (docs/benchmarks.md).
    */
-  akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler(ClassicActorSystemProvider system) {
+  Function<ApiServer.Request, CompletionStage<FullHttpResponse>> handler(ActorSystem<?> system, Duration requestTimeout) {
     akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> routed = route().handler(system);
+    Materializer materializer = Materializer.matFromSystem(system);
+    Executor dispatcher = system.executionContext();
     return request -> {
       String space = allocWithoutBody(request);
-      if (space == null) {
-        return routed.apply(request);
+      Optional<String> count = space == null ? null : countParameter(request.head().uri());
+      if (count == null) {
+        return CompletableFuture.supplyAsync(() -> {
+          try {
+            return routed.apply(HttpBridge.toAkka(request));
+          } catch (ApiError refused) {
+            return CompletableFuture.completedFuture(error(refused));
+          } catch (Exception failed) {
+            return CompletableFuture.<HttpResponse>failedFuture(failed);
+          }
+        }, dispatcher).thenCompose(response -> response)
+            .thenCompose(response -> HttpBridge.toNetty(response, materializer, requestTimeout));
       }
-      request.getHeader(TimeoutAccess.class).ifPresent(timeout -> timeout.timeoutAccess().updateHandler(late -> REQUEST_TIMEOUT));
-      HttpResponse refusal = unauthorized(request.getHeader(Authorization.class));
+      HttpResponse refusal = settings.tokenRequired() ? unauthorized(authorization(request)) : null;
       return refusal != null
-          ? CompletableFuture.completedFuture(refusal)
-          : answered(Api.ALLOC, () -> alloc(space, request.getUri().query().get("count")));
+          ? CompletableFuture.completedFuture(HttpBridge.toNetty(refusal))
+          : answered(Api.ALLOC, () -> allocated(space, count).thenApply(HttpBridge::pids), HttpBridge::toNetty);
     };
   }
 
   private static final String ALLOC_PREFIX = "/v1/spaces/";
   private static final String ALLOC_SUFFIX = "/pids";
 
-  /** The {id} of {@code POST /v1/spaces/{id}/pids} without a body, as the route would match it; else null. */
-  private static String allocWithoutBody(HttpRequest request) {
-    if (request.method() != HttpMethods.POST || !request.entity().isKnownEmpty()) {
+  /**
+   * The {id} of {@code POST /v1/spaces/{id}/pids} without a body, as the route would match it; else
+   * null. A target with an escape goes to the route, which decodes it.
+   */
+  private static String allocWithoutBody(ApiServer.Request request) {
+    if (!request.head().method().equals(io.netty.handler.codec.http.HttpMethod.POST) || request.body().length != 0) {
       return null;
     }
-    String path = request.getUri().path(); // decoded: an id with an encoded '/' goes to the route
+    String uri = request.head().uri();
+    int query = uri.indexOf('?');
+    String path = query < 0 ? uri : uri.substring(0, query);
     if (!path.startsWith(ALLOC_PREFIX) || !path.endsWith(ALLOC_SUFFIX)
-        || path.length() <= ALLOC_PREFIX.length() + ALLOC_SUFFIX.length()) {
+        || path.length() <= ALLOC_PREFIX.length() + ALLOC_SUFFIX.length() || uri.indexOf('%') >= 0) {
       return null;
     }
     String space = path.substring(ALLOC_PREFIX.length(), path.length() - ALLOC_SUFFIX.length());
     return space.indexOf('/') < 0 ? space : null;
   }
 
+  /** The {@code count} parameter as the route reads it; null for a query only the route may judge. */
+  private static Optional<String> countParameter(String uri) {
+    int query = uri.indexOf('?');
+    if (query < 0) {
+      return Optional.empty();
+    }
+    try {
+      return Query.create(uri.substring(query + 1)).get("count");
+    } catch (RuntimeException unparsable) {
+      return null;
+    }
+  }
+
+  /** The request's {@code Authorization} header as akka-http models it, if it has one that parses. */
+  private static Optional<Authorization> authorization(ApiServer.Request request) {
+    String value = request.head().headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION);
+    if (value == null) {
+      return Optional.empty();
+    }
+    try {
+      return akka.http.javadsl.model.HttpHeader.parse("Authorization", value) instanceof Authorization header
+          ? Optional.of(header) : Optional.empty();
+    } catch (RuntimeException unparsable) {
+      return Optional.empty();
+    }
+  }
+
   Route route() {
-    return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, () ->
-        handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
-            concat(
-                // before the size limit of every other route: a whole space is larger than a batch
-                path(PathMatchers.segment("v1").slash("spaces:import"), () -> post(() -> mutating(() ->
-                    withSizeLimit(MAX_IMPORT_BODY, () -> withBody(Api.IMPORT, MAX_IMPORT_BODY, this::importSpace))))),
-                withSizeLimit(settings.maxBody(), () -> concat(
-                    pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
-                    dashboard.route()))))));
+    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () ->
+        concat(
+            // before the size limit of every other route: a whole space is larger than a batch
+            path(PathMatchers.segment("v1").slash("spaces:import"), () -> post(() -> mutating(() ->
+                withSizeLimit(MAX_IMPORT_BODY, () -> withBody(Api.IMPORT, MAX_IMPORT_BODY, this::importSpace))))),
+            withSizeLimit(settings.maxBody(), () -> concat(
+                pathPrefix("v1", () -> concat(spaceRoutes(), pidRoutes())),
+                dashboard.route())))));
+  }
+
+  /** {@link #route()} on akka-http's own server, whose request-timeout answers as the API does. */
+  Route routeForAkkaHttp() {
+    return withRequestTimeoutResponse(request -> REQUEST_TIMEOUT, this::route);
   }
 
   private Route spaceRoutes() {
@@ -218,6 +268,10 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> alloc(String id, Optional<String> countParameter) {
+    return allocated(id, countParameter).thenApply(pids -> json(StatusCodes.OK, new ApiJson.Pids(pids)));
+  }
+
+  private CompletionStage<int[]> allocated(String id, Optional<String> countParameter) {
     int space = spaceId(id);
     long count = countParameter.map(text -> RequestReader.integer(text, "count")).orElse(1L);
     if (count < 1) {
@@ -232,7 +286,7 @@ final class PidspaceRoutes extends AllDirectives {
         : authority.alloc(space, (int) count);
     return pids.thenApply(allocated -> {
       metrics.allocated(allocated.length);
-      return json(StatusCodes.OK, new ApiJson.Pids(allocated));
+      return allocated;
     });
   }
 
@@ -483,13 +537,14 @@ final class PidspaceRoutes extends AllDirectives {
    * error. The time to the answer goes to {@code api}'s latency histogram.
    */
   private Route answer(Api api, Supplier<CompletionStage<HttpResponse>> work) {
-    return completeWithFuture(answered(api, work));
+    return completeWithFuture(answered(api, work, refusal -> refusal));
   }
 
-  private CompletionStage<HttpResponse> answered(Api api, Supplier<CompletionStage<HttpResponse>> work) {
+  /** {@code work}'s answer, or its JSON error made an answer by {@code asError}. */
+  private <T> CompletionStage<T> answered(Api api, Supplier<CompletionStage<T>> work, Function<HttpResponse, T> asError) {
     long start = System.nanoTime();
     DistributionDataPoint latency = latencies.get(api);
-    CompletionStage<HttpResponse> response;
+    CompletionStage<T> response;
     try {
       response = work.get();
     } catch (RuntimeException | StackOverflowError refusal) {
@@ -499,7 +554,7 @@ final class PidspaceRoutes extends AllDirectives {
     }
     return response.handle((answered, failure) -> {
       latency.observe((System.nanoTime() - start) / 1e9);
-      return failure == null ? answered : error(failure);
+      return failure == null ? answered : asError.apply(error(failure));
     });
   }
 

@@ -35,10 +35,10 @@ class ClientCommandsTest {
     authority = PidAuthority.start(ConfigFactory.empty());
     HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
     url = "http://127.0.0.1:" + PidspaceHttp.bind(authority.system(), authority, settings)
-        .toCompletableFuture().get().localAddress().getPort();
+        .toCompletableFuture().get().getPort();
     HttpSettings withToken = new HttpSettings(settings.interfaceName(), 0, TOKEN, settings.maxBody(), settings.terminationDeadline());
     guardedUrl = "http://127.0.0.1:" + PidspaceHttp.bind(authority.system(), authority, withToken)
-        .toCompletableFuture().get().localAddress().getPort();
+        .toCompletableFuture().get().getPort();
   }
 
   @AfterAll

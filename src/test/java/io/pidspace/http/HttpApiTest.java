@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.http.javadsl.Http;
-import akka.http.javadsl.ServerBinding;
 import akka.http.javadsl.settings.ServerSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -56,11 +55,11 @@ class HttpApiTest {
         "pidspace.max-batch", MAX_BATCH,
         "pidspace.http.max-body", "4k")));
     HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
-    open = baseUrl(PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get());
+    open = baseUrl(PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get().getPort());
     HttpSettings withToken = new HttpSettings(settings.interfaceName(), 0, TOKEN, settings.maxBody(), settings.terminationDeadline());
-    guarded = baseUrl(PidspaceHttp.bind(authority.system(), authority, withToken).toCompletableFuture().get());
+    guarded = baseUrl(PidspaceHttp.bind(authority.system(), authority, withToken).toCompletableFuture().get().getPort());
     routed = baseUrl(Http.get(authority.system()).newServerAt("127.0.0.1", 0)
-        .bind(PidspaceHttp.route(authority, settings)).toCompletableFuture().get());
+        .bind(PidspaceHttp.route(authority, settings)).toCompletableFuture().get().localAddress().getPort());
     assertEquals(201, send("POST", "/v1/spaces", "{\"id\": " + FIXTURE + ", \"pidMax\": 1000}").statusCode());
     assertEquals(List.of(FIXTURE_PID), pids(send("POST", "/v1/spaces/" + FIXTURE + "/pids", "")));
   }
@@ -70,8 +69,8 @@ class HttpApiTest {
     authority.close();
   }
 
-  private static String baseUrl(ServerBinding binding) {
-    return "http://127.0.0.1:" + binding.localAddress().getPort();
+  private static String baseUrl(int port) {
+    return "http://127.0.0.1:" + port;
   }
 
   @Test
@@ -469,14 +468,48 @@ class HttpApiTest {
     }
   }
 
+  /**
+   * Requests pipelined on one connection, the hot alloc and routed ones mixed, are answered in the
+   * order they were sent, though the alloc is answered on the server's event loop and the rest on
+   * the dispatcher.
+   */
   @Test
-  void serverSettings_layPidspaceHttpServerOverAkkaHttpServerForTheApiAlone() {
-    ServerSettings api = PidspaceHttp.serverSettings(ConfigFactory.load());
-    assertEquals("18 seconds", api.getTimeouts().requestTimeout().toString());
-    assertEquals("25 seconds", api.getTimeouts().idleTimeout().toString());
-    assertEquals(1024, api.getParserSettings().getMaxUriLength());
-    assertEquals("io.pidspace.http.JsonParsingErrorHandler", api.getParsingErrorHandler());
-    // akka.http.server itself, which Akka Management's server reads, keeps Akka's defaults
+  void pipelinedRequests_areAnsweredInTheOrderSent() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    String alloc = "POST /v1/spaces/" + id + "/pids HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    String stats = "GET /v1/spaces/" + id + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    String last = "GET /v1/spaces/" + id + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    String answers;
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", java.net.URI.create(open).getPort())) {
+      socket.setSoTimeout(30_000);
+      socket.getOutputStream().write((alloc + stats + alloc + alloc + stats + last)
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      answers = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII);
+    }
+    List<String> bodies = new ArrayList<>();
+    for (String answer : answers.split("HTTP/1\\.1 ")) {
+      if (!answer.isEmpty()) {
+        assertTrue(answer.startsWith("200"), answer);
+        bodies.add(answer.substring(answer.indexOf("\r\n\r\n") + 4));
+      }
+    }
+    assertEquals(6, bodies.size(), answers);
+    int first = JSON.readTree(bodies.get(0)).get("pids").get(0).asInt();
+    assertEquals(1, JSON.readTree(bodies.get(1)).get("allocated").asInt());
+    assertEquals(first + 1, JSON.readTree(bodies.get(2)).get("pids").get(0).asInt());
+    assertEquals(first + 2, JSON.readTree(bodies.get(3)).get("pids").get(0).asInt());
+    assertEquals(3, JSON.readTree(bodies.get(4)).get("allocated").asInt());
+    assertEquals(3, JSON.readTree(bodies.get(5)).get("allocated").asInt());
+  }
+
+  @Test
+  void serverLimits_arePidspaceHttpServersAndLeaveAkkaHttpServerAlone() {
+    ApiServer.Limits api = ApiServer.Limits.from(ConfigFactory.load(), HttpSettings.from(ConfigFactory.load()));
+    assertEquals(Duration.ofSeconds(18), api.requestTimeout());
+    assertEquals(Duration.ofSeconds(25), api.idleTimeout());
+    assertEquals(1024, api.maxUriLength());
+    assertEquals(1024 * 1024, api.maxBody());
+    // akka.http.server, which Akka Management's server reads, keeps Akka's defaults
     assertEquals("60 seconds", ServerSettings.create(ConfigFactory.load()).getTimeouts().idleTimeout().toString());
   }
 

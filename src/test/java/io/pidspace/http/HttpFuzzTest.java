@@ -84,8 +84,7 @@ class HttpFuzzTest {
         "pidspace.http.server.request-timeout", "8s",
         "pidspace.http.server.idle-timeout", "10s")));
     HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
-    port = PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get()
-        .localAddress().getPort();
+    port = PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture().get().getPort();
     base = "http://127.0.0.1:" + port;
     assertEquals(201, send(simple("POST", "/v1/spaces", "{\"id\": " + FIXTURE + ", \"pidMax\": 1000}")).statusCode());
     assertEquals(200, send(simple("POST", "/v1/spaces/" + FIXTURE + "/pids", "")).statusCode());

@@ -44,7 +44,7 @@ final class TestNode implements AutoCloseable {
       AkkaManagement.get(authority.system()).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
       HttpSettings settings = HttpSettings.from(authority.system().settings().config()).withPort(0);
       int apiPort = PidspaceHttp.bind(authority.system(), authority, settings).toCompletableFuture()
-          .get(30, TimeUnit.SECONDS).localAddress().getPort();
+          .get(30, TimeUnit.SECONDS).getPort();
       api = "http://127.0.0.1:" + apiPort;
       management = "http://127.0.0.1:" + managementPort;
       authority.spaceIds().toCompletableFuture().get(30, TimeUnit.SECONDS); // the registry has recovered

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.http.javadsl.ServerBinding;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidspaceException;
@@ -54,10 +53,10 @@ class RealStormTest {
   @Test
   void clusterOverHttp_openLoop_keepsTheModelsInvariants() throws Exception {
     try (PidAuthority node = PidAuthority.start(ConfigFactory.empty())) {
-      ServerBinding binding = PidspaceHttp.bind(node.system(), node,
+      java.net.InetSocketAddress address = PidspaceHttp.bind(node.system(), node,
               HttpSettings.from(node.system().settings().config()).withPort(0))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
-      String url = "http://127.0.0.1:" + binding.localAddress().getPort();
+      String url = "http://127.0.0.1:" + address.getPort();
       try (StormTarget target = StormTarget.cluster(List.of(url, url + "/"), "")) {
         stormUntilExercised(target, SHORT);
       }
