@@ -75,10 +75,11 @@ final class NodeCommand implements Callable<Integer> {
     try {
       PidAuthority authority = PidAuthority.get(system);
       logLifecycle(system);
-      AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      join(system, config);
+      // the API listens before /ready on the management port can say yes
       InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      join(system, config);
       String http = "http://" + api.getHostString() + ":" + api.getPort();
       String management = "http://" + config.getString("akka.management.http.hostname") + ":"
           + config.getInt("akka.management.http.port");

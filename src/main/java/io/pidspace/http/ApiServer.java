@@ -11,7 +11,6 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -24,6 +23,7 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -31,6 +31,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -73,21 +74,28 @@ final class ApiServer {
   private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
   /** Requests one connection may have read ahead of its answers before the server stops reading it. */
   private static final int MAX_PIPELINED = 16;
+  /** Requests one connection may have waiting at all: past it the connection is refused and closed. */
+  private static final int MAX_WAITING = 256;
+  /** How long a refused connection still takes the rest of what its client sends, so the refusal is read, not reset. */
+  private static final long LINGER_MILLIS = 5_000;
   /** The longest header name: akka-http's limit, longer than any header HTTP defines. */
   private static final int MAX_HEADER_NAME = 64;
+
+  private static final String IMPORT = "/v1/spaces:import";
 
   /** A request read whole: its head as Netty parsed it and its body. */
   record Request(HttpRequest head, byte[] body) {}
 
   /** The transport's limits and timeouts: {@code pidspace.http.server} and the body's from {@link HttpSettings}. */
   record Limits(Duration requestTimeout, Duration idleTimeout, int maxUriLength, int maxHeaderCount,
-      int maxHeaderValueLength, int ioThreads, long maxBody, Duration bodyTimeout) {
+      int maxHeaderValueLength, int ioThreads, int maxConnections, long maxBody, Duration bodyTimeout) {
 
     static Limits from(Config config, HttpSettings settings) {
       Config c = config.getConfig("pidspace.http.server");
       return new Limits(c.getDuration("request-timeout"), c.getDuration("idle-timeout"),
           c.getBytes("parsing.max-uri-length").intValue(), c.getInt("parsing.max-header-count"),
-          c.getBytes("parsing.max-header-value-length").intValue(), c.getInt("io-threads"), settings.maxBody(), settings.bodyTimeout());
+          c.getBytes("parsing.max-header-value-length").intValue(), c.getInt("io-threads"), c.getInt("max-connections"),
+          settings.maxBody(), settings.bodyTimeout());
     }
   }
 
@@ -123,6 +131,10 @@ final class ApiServer {
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel connection) {
+            if (server.connections.size() > limits.maxConnections()) { // the listening channel is one of them
+              connection.close();
+              return;
+            }
             server.connections.add(connection);
             long idle = limits.idleTimeout().toMillis();
             connection.pipeline().addLast(
@@ -170,6 +182,9 @@ final class ApiServer {
     future.addListener(f -> done.complete(Done.getInstance()));
     return done;
   }
+
+  private static final ApiError SHUTTING_DOWN = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+      "the node is shutting down; ask another node");
 
   /** What a client answered from one of {@link ApiError}'s JSON errors gets, then the connection ends. */
   private static FullHttpResponse refusal(ApiError error) {
@@ -235,7 +250,9 @@ final class ApiServer {
       }
       head = request;
       body = new ByteArrayOutputStream(0);
-      maxBody = request.uri().startsWith("/v1/spaces:import") ? PidspaceRoutes.MAX_IMPORT_BODY : limits.maxBody();
+      boolean importing = request.method().equals(HttpMethod.POST)
+          && (request.uri().equals(IMPORT) || request.uri().startsWith(IMPORT + "?"));
+      maxBody = importing ? PidspaceRoutes.MAX_IMPORT_BODY : limits.maxBody();
       if (HttpUtil.getContentLength(request, 0L) > maxBody) {
         end(refusal(ApiError.bodyTooLarge(maxBody)));
         return;
@@ -344,7 +361,12 @@ final class ApiServer {
     }
 
     private void queue(Supplier<CompletionStage<FullHttpResponse>> answer, boolean keepAlive) {
-      if (busy) {
+      if (busy || !waiting.isEmpty()) {
+        if (waiting.size() >= MAX_WAITING && !ending) { // a read decoded past MAX_PIPELINED
+          end(refusal(new ApiError(StatusCodes.BAD_REQUEST, "bad-request",
+              "a connection may have at most " + MAX_WAITING + " requests waiting for their answers")));
+          return;
+        }
         waiting.add(answer);
         waitingKeepAlive.add(keepAlive);
         if (waiting.size() >= MAX_PIPELINED) {
@@ -361,7 +383,7 @@ final class ApiServer {
       inFlight.incrementAndGet();
       CompletionStage<FullHttpResponse> response;
       try {
-        response = answer.get();
+        response = stopping ? CompletableFuture.completedFuture(refusal(SHUTTING_DOWN)) : answer.get();
       } catch (RuntimeException | StackOverflowError failed) {
         response = CompletableFuture.failedFuture(failed);
       }
@@ -397,17 +419,52 @@ final class ApiServer {
       if (!open) {
         waiting.clear();
         waitingKeepAlive.clear();
-        context.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        context.writeAndFlush(response).addListener(written -> linger());
         return;
       }
       context.writeAndFlush(response);
-      Supplier<CompletionStage<FullHttpResponse>> next = waiting.poll();
-      if (next != null) {
-        start(next, waitingKeepAlive.poll());
+      if (!waiting.isEmpty()) {
+        context.executor().execute(this::next); // not in this stack: an answer ready at once would recurse per request
       }
-      if (!ending && waiting.size() < MAX_PIPELINED / 2 && !context.channel().config().isAutoRead()) {
-        context.channel().config().setAutoRead(true);
+      resumeReading();
+    }
+
+    /** Starts the next waiting request, unless one is under way or the client is not reading its answers. */
+    private void next() {
+      if (!busy && !waiting.isEmpty() && context.channel().isWritable()) {
+        start(waiting.poll(), waitingKeepAlive.poll());
       }
+    }
+
+    /** Reads on while the client reads its answers and few requests wait. */
+    private void resumeReading() {
+      boolean read = !ending && waiting.size() < MAX_PIPELINED / 2 && context.channel().isWritable();
+      if (read != context.channel().config().isAutoRead()) {
+        context.channel().config().setAutoRead(read);
+      }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+      next();
+      resumeReading();
+      ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * After the last answer: no more output, and what the client still sends is read and dropped
+     * for a while, so a client still sending a refused body reads the refusal instead of a reset.
+     */
+    private void linger() {
+      ending = true;
+      Channel channel = context.channel();
+      if (!(channel instanceof DuplexChannel duplex) || !channel.isActive()) {
+        channel.close();
+        return;
+      }
+      duplex.shutdownOutput();
+      channel.config().setAutoRead(true);
+      context.executor().schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     @Override

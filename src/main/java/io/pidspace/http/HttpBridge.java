@@ -47,7 +47,10 @@ final class HttpBridge {
     io.netty.handler.codec.http.HttpRequest head = request.head();
     Uri uri;
     try {
-      uri = Uri.create(head.uri());
+      if (!head.uri().startsWith("/")) { // the API takes a path, not "*" or a whole URI
+        throw new IllegalArgumentException();
+      }
+      uri = Uri.create("http://localhost" + head.uri()); // "//a/b" is a path here, not a host and a path
     } catch (RuntimeException notAUri) {
       throw new ApiError(akka.http.javadsl.model.StatusCodes.BAD_REQUEST, "bad-request",
           "the request target is not a valid URI");

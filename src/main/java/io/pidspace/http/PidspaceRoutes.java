@@ -162,7 +162,8 @@ final class PidspaceRoutes extends AllDirectives {
     int query = uri.indexOf('?');
     String path = query < 0 ? uri : uri.substring(0, query);
     if (!path.startsWith(ALLOC_PREFIX) || !path.endsWith(ALLOC_SUFFIX)
-        || path.length() <= ALLOC_PREFIX.length() + ALLOC_SUFFIX.length() || uri.indexOf('%') >= 0) {
+        || path.length() <= ALLOC_PREFIX.length() + ALLOC_SUFFIX.length() || uri.indexOf('%') >= 0
+        || uri.indexOf('#') >= 0) {
       return null;
     }
     String space = path.substring(ALLOC_PREFIX.length(), path.length() - ALLOC_SUFFIX.length());

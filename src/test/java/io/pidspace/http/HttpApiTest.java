@@ -505,6 +505,7 @@ class HttpApiTest {
   @Test
   void serverLimits_arePidspaceHttpServersAndLeaveAkkaHttpServerAlone() {
     ApiServer.Limits api = ApiServer.Limits.from(ConfigFactory.load(), HttpSettings.from(ConfigFactory.load()));
+    assertEquals(1024, api.maxConnections());
     assertEquals(Duration.ofSeconds(18), api.requestTimeout());
     assertEquals(Duration.ofSeconds(25), api.idleTimeout());
     assertEquals(1024, api.maxUriLength());

@@ -226,6 +226,25 @@ class HttpFuzzTest {
     assertStillServes();
   }
 
+  /**
+   * Thousands of requests pipelined in one write: the server answers them in order up to a bound
+   * on what may wait, then refuses in JSON and closes, instead of queueing without end.
+   */
+  @Test
+  void endlessPipelining_isBoundedAndRefused() throws Exception {
+    String one = "GET /v1/spaces/" + FIXTURE + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    String answers = raw(one.repeat(5_000).getBytes(StandardCharsets.US_ASCII), Duration.ofSeconds(60));
+    String[] parts = answers.split("(?=HTTP/1\\.1 )");
+    assertTrue(parts.length > 16 && parts.length < 5_000, parts.length + " answers");
+    for (int i = 0; i < parts.length - 1; i++) {
+      assertTrue(parts[i].startsWith("HTTP/1.1 200"), "answer " + i + ": " + shorten(parts[i]));
+    }
+    String last = parts[parts.length - 1];
+    assertRawJsonError(last, "the answer past the bound");
+    assertEquals("bad-request", JSON.readTree(last.substring(last.indexOf("\r\n\r\n") + 4)).get("error").asText());
+    assertStillServes();
+  }
+
   // --- the generators: every probe is refused whatever the dice say ------------------------
 
   private static Probe probe(Random r, String m) {
