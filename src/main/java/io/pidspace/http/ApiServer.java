@@ -195,11 +195,13 @@ final class ApiServer {
    * One connection's requests, on its event loop: read whole, then handled one at a time, so
    * answers leave in the order their requests came (a client may pipeline).
    */
+  /** A request's answer still to be made, and whether its connection stays open after it. */
+  private record Turn(Supplier<CompletionStage<FullHttpResponse>> answer, boolean keepAlive) {}
+
   private final class Connection extends ChannelInboundHandlerAdapter {
 
     /** Answered in turn after the current one; a refusal ends the queue and the connection. */
-    private final ArrayDeque<Supplier<CompletionStage<FullHttpResponse>>> waiting = new ArrayDeque<>();
-    private final ArrayDeque<Boolean> waitingKeepAlive = new ArrayDeque<>();
+    private final ArrayDeque<Turn> waiting = new ArrayDeque<>();
     private ChannelHandlerContext context;
     /** The request being read and its body so far; null between requests. */
     private HttpRequest head;
@@ -367,8 +369,7 @@ final class ApiServer {
               "a connection may have at most " + MAX_WAITING + " requests waiting for their answers")));
           return;
         }
-        waiting.add(answer);
-        waitingKeepAlive.add(keepAlive);
+        waiting.add(new Turn(answer, keepAlive));
         if (waiting.size() >= MAX_PIPELINED) {
           context.channel().config().setAutoRead(false);
         }
@@ -401,7 +402,7 @@ final class ApiServer {
 
     private FullHttpResponse internalError(Throwable failure) {
       log.error("request failed unexpectedly: {}", ApiError.cause(failure).getClass().getName());
-      return refusal(ApiError.of(new IllegalStateException()));
+      return refusal(ApiError.of(failure));
     }
 
     /** Writes the answer of turn {@code turn}, unless a timeout answered it already, and starts the next. */
@@ -418,7 +419,6 @@ final class ApiServer {
       response.headers().set(HttpHeaderNames.CONNECTION, open ? HttpHeaderValues.KEEP_ALIVE : HttpHeaderValues.CLOSE);
       if (!open) {
         waiting.clear();
-        waitingKeepAlive.clear();
         context.writeAndFlush(response).addListener(written -> linger());
         return;
       }
@@ -432,7 +432,8 @@ final class ApiServer {
     /** Starts the next waiting request, unless one is under way or the client is not reading its answers. */
     private void next() {
       if (!busy && !waiting.isEmpty() && context.channel().isWritable()) {
-        start(waiting.poll(), waitingKeepAlive.poll());
+        Turn next = waiting.poll();
+        start(next.answer(), next.keepAlive());
       }
     }
 
@@ -489,7 +490,6 @@ final class ApiServer {
         }
       }
       waiting.clear();
-      waitingKeepAlive.clear();
     }
 
     @Override

@@ -78,7 +78,7 @@ final class HttpBridge {
   }
 
   /** A modeled header where akka-http has one (the routes match {@code Authorization} by type), else a raw one. */
-  private static HttpHeader parsed(String name, String value) {
+  static HttpHeader parsed(String name, String value) {
     try {
       return HttpHeader.parse(name, value);
     } catch (RuntimeException unparsable) {

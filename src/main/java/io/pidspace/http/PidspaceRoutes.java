@@ -186,15 +186,8 @@ final class PidspaceRoutes extends AllDirectives {
   /** The request's {@code Authorization} header as akka-http models it, if it has one that parses. */
   private static Optional<Authorization> authorization(ApiServer.Request request) {
     String value = request.head().headers().get(io.netty.handler.codec.http.HttpHeaderNames.AUTHORIZATION);
-    if (value == null) {
-      return Optional.empty();
-    }
-    try {
-      return akka.http.javadsl.model.HttpHeader.parse("Authorization", value) instanceof Authorization header
-          ? Optional.of(header) : Optional.empty();
-    } catch (RuntimeException unparsable) {
-      return Optional.empty();
-    }
+    return value != null && HttpBridge.parsed("Authorization", value) instanceof Authorization header
+        ? Optional.of(header) : Optional.empty();
   }
 
   Route route() {
