@@ -1,5 +1,7 @@
 package io.pidspace.space;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.Hold;
 import io.pidspace.core.SpaceImage;
@@ -24,8 +26,10 @@ sealed interface SpaceEvent extends CborSerializable {
    * One run of requests (the group commit), in order: {@code +v} allocated by next-fit (it becomes
    * {@code last_pid}), {@code +(PidMap.AT | v)} allocated at (last_pid stays), {@code -v} freed.
    * A run that also places or releases holds or sets pid_max stores those events between its
-   * pid changes, all in one atomic write.
+   * pid changes, all in one atomic write. Stored as runs ({@link PidRuns}).
    */
+  @JsonSerialize(using = PidRuns.Serializer.class)
+  @JsonDeserialize(using = PidRuns.Deserializer.class)
   record PidsChanged(int[] changes) implements SpaceEvent {}
 
   /** Vpids held for a restore in flight until {@code hold.expiresAt()}. */
