@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.deser.std.StdDeserializer;
 import com.fasterxml.jackson.databind.ser.std.StdSerializer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -55,10 +56,10 @@ final class PidRuns {
     int[] changes = new int[Math.min(MAX_CHANGES, Math.max(16, runs.length * 4))];
     int n = 0;
     int last = 0;
-    int[] at = {0};
-    while (at[0] < runs.length) {
-      int first = last + unzigzag(readVarint(runs, at)); // wraps as encode's subtraction did
-      long count = (readVarint(runs, at) & 0xFFFFFFFFL) + 1;
+    ByteBuffer in = ByteBuffer.wrap(runs);
+    while (in.hasRemaining()) {
+      int first = last + unzigzag(readVarint(in)); // wraps as encode's subtraction did
+      long count = (readVarint(in) & 0xFFFFFFFFL) + 1;
       long lastOfRun = first > 0 ? first + count - 1 : first - count + 1;
       if (first == 0 || first == Integer.MIN_VALUE || lastOfRun > Integer.MAX_VALUE || lastOfRun < -Integer.MAX_VALUE
           || n + count > MAX_CHANGES) {
@@ -93,13 +94,10 @@ final class PidRuns {
     out.write(v);
   }
 
-  private static int readVarint(byte[] in, int[] at) {
+  private static int readVarint(ByteBuffer in) {
     int v = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-      if (at[0] >= in.length) {
-        break;
-      }
-      byte b = in[at[0]++];
+    for (int shift = 0; shift < 35 && in.hasRemaining(); shift += 7) {
+      byte b = in.get();
       v |= (b & 0x7F) << shift;
       if (b >= 0) {
         return v;
