@@ -3,6 +3,7 @@ package io.pidspace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -13,6 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /** One real node JVM started from the built jar, and a small HTTP client for its API. */
@@ -46,12 +50,28 @@ final class NodeProcess {
     this.args = a;
   }
 
+  /** Ports handed out in this JVM: a node that is down keeps its ports for its restart. */
+  private static final Set<Integer> GIVEN = ConcurrentHashMap.newKeySet();
+
+  /**
+   * A port free now, below the kernel's ephemeral range (32768-60999 by default). {@code new
+   * ServerSocket(0)} gives an ephemeral port, which any outgoing connection on the machine (a
+   * node's, JDBC's, a second build's) may take before the node binds it or while a killed node
+   * restarts: ClusterIT's node-1 once failed to start so, with a second build running.
+   */
   static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+    for (int attempt = 0; attempt < 1_000; attempt++) {
+      int port = ThreadLocalRandom.current().nextInt(20_000, 32_000);
+      if (!GIVEN.add(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        return port;
+      } catch (IOException taken) {
+        // in use: another
+      }
     }
+    throw new IllegalStateException("no free port between 20000 and 31999");
   }
 
   void start() throws IOException {
