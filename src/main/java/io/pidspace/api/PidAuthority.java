@@ -278,7 +278,11 @@ public final class PidAuthority implements Extension, AutoCloseable {
     return spaces.spaceIds();
   }
 
-  /** Stops the actor system if {@link #start} started it; does nothing for a caller's own system. */
+  /**
+   * Stops the actor system if {@link #start} started it, and waits until it has stopped (the
+   * synchronous contract of {@link AutoCloseable}: call it from the application's own thread, never
+   * from an actor of that system); does nothing for a caller's own system.
+   */
   @Override
   public void close() {
     if (ownsSystem) {
