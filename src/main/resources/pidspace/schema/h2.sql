@@ -8,7 +8,7 @@ SET MAX_LENGTH_INPLACE_LOB 65536;
 -- and the unique (persistence_id, sequence_number), where akka-persistence-jdbc's schema made four
 -- (a hidden row id, its primary key, and two indexes on "ordering"): 16 spaces x 4 chains ran 15 %
 -- faster. The unique pair is the journal's key: a second write at a sequence number is refused.
--- Journals made before keep their tables, and work as they did. (No semicolons in comments: the DDL is split at them.)
+-- Journals made before keep their tables, and work as they did.
 CREATE TABLE IF NOT EXISTS "event_journal" (
     "ordering" BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     "deleted" BOOLEAN DEFAULT false NOT NULL,
@@ -43,3 +43,8 @@ CREATE TABLE IF NOT EXISTS "snapshot" (
     "meta_payload" BLOB,
     PRIMARY KEY("persistence_id","sequence_number")
 );
+-- The fence (io.pidspace.space.JournalFence): an insert at or below the highest sequence number
+-- its persistence id ever stored is refused, so events under a snapshot can be deleted and a stale
+-- copy of a space still cannot write into the gap. Added to journals made before as they start.
+CREATE TRIGGER IF NOT EXISTS "event_journal_fence" BEFORE INSERT ON "event_journal"
+    FOR EACH ROW CALL 'io.pidspace.space.JournalFence';

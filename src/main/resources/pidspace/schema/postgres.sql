@@ -34,3 +34,30 @@ CREATE TABLE IF NOT EXISTS snapshot (
     meta_payload BYTEA,
     PRIMARY KEY(persistence_id, sequence_number)
 );
+-- The fence: an insert at or below the highest sequence number its persistence id ever stored is
+-- refused, as the key refuses the same number, so events under a snapshot can be deleted and a
+-- stale copy of a space still cannot write into the gap (akka-persistence-jdbc keeps the highest
+-- row of a deletion). search_path is fixed at creation: the schema this journal lives in.
+CREATE OR REPLACE FUNCTION event_journal_fence() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM event_journal
+             WHERE persistence_id = NEW.persistence_id AND sequence_number >= NEW.sequence_number) THEN
+    RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+      MESSAGE = 'journal fence: ' || NEW.persistence_id || ' already stored sequence number '
+                || NEW.sequence_number || ' or a later one';
+  END IF;
+  RETURN NEW;
+END
+$$;
+-- Created once, never dropped and made again: a node starting beside running ones must not leave
+-- the journal unfenced for a moment.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                 WHERE tgname = 'event_journal_fence' AND tgrelid = 'event_journal'::regclass) THEN
+    CREATE TRIGGER event_journal_fence BEFORE INSERT ON event_journal
+        FOR EACH ROW EXECUTE FUNCTION event_journal_fence();
+  END IF;
+END
+$$;

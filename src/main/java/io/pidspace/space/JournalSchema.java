@@ -14,6 +14,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Creates the journal tables when they are missing, with plain JDBC before any actor needs them,
@@ -44,16 +45,36 @@ final class JournalSchema {
     DriverManager.setLoginTimeout(10);
     try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));
         Statement statement = connection.createStatement()) {
-      for (String sql : ddl.split(";")) {
-        String text = sql.lines().filter(line -> !line.strip().startsWith("--")).reduce("", (a, b) -> a + "\n" + b).strip();
-        if (!text.isEmpty()) {
-          statement.execute(text);
-        }
+      for (String sql : statements(ddl)) {
+        statement.execute(sql);
       }
     } catch (SQLException e) {
       throw new PidspaceException(
           PidspaceException.Code.UNAVAILABLE, "cannot open the journal at " + url + ": " + e.getMessage());
     }
+  }
+
+  /**
+   * The statements of a DDL script: split at semicolons outside {@code $$} quoting (PostgreSQL's
+   * function bodies), lines that are {@code --} comments left out.
+   */
+  static List<String> statements(String ddl) {
+    String text = ddl.lines().filter(line -> !line.strip().startsWith("--")).collect(Collectors.joining("\n"));
+    List<String> statements = new ArrayList<>();
+    boolean quoted = false;
+    int start = 0;
+    for (int i = 0; i < text.length(); i++) {
+      if (text.startsWith("$$", i)) {
+        quoted = !quoted;
+        i++;
+      } else if (text.charAt(i) == ';' && !quoted) {
+        statements.add(text.substring(start, i).strip());
+        start = i + 1;
+      }
+    }
+    statements.add(text.substring(start).strip());
+    statements.removeIf(String::isEmpty);
+    return statements;
   }
 
   /**

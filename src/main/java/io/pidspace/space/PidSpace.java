@@ -507,10 +507,7 @@ final class PidSpace {
 
     @Override
     public RetentionCriteria retentionCriteria() {
-      // Snapshots keep recovery short. Events are never deleted: a stale copy of this space (a
-      // paused node, a split brain) writes at its next sequence number, and only an existing row
-      // with that number stops it (DESIGN.md §3, docs/protocol.md).
-      return RetentionCriteria.snapshotEvery(logic.settings.snapshotEvery(), 2);
+      return logic.settings.retention();
     }
 
     @Override

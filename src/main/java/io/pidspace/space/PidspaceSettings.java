@@ -1,5 +1,6 @@
 package io.pidspace.space;
 
+import akka.persistence.typed.javadsl.RetentionCriteria;
 import com.typesafe.config.Config;
 import io.pidspace.core.PidLayout;
 import java.time.Duration;
@@ -77,5 +78,19 @@ public record PidspaceSettings(
       case "none" -> Persistence.NONE;
       default -> throw new IllegalArgumentException("pidspace.persistence is '" + word + "'; it must be jdbc or none");
     };
+  }
+
+  /**
+   * Durable spaces and the registry: a snapshot every {@code snapshot-every} events, the two
+   * newest kept, and the events under the older one deleted, so a journal's size levels off
+   * (at most about three times {@code snapshot-every} rows a persistence id) and a space whose
+   * newest snapshot is unreadable can still recover from the older one and the events since
+   * (docs/operations.md). The fence against a stale copy does not need the deleted rows
+   * ({@link JournalFence}).
+   */
+  RetentionCriteria retention() {
+    return durable()
+        ? RetentionCriteria.snapshotEvery(snapshotEvery, 2).withDeleteEventsOnSnapshot()
+        : RetentionCriteria.disabled();
   }
 }

@@ -437,9 +437,7 @@ final class SpaceRegistry
 
   @Override
   public RetentionCriteria retentionCriteria() {
-    // Events are kept (only snapshots are pruned): the journal's key on them is the fence that
-    // stops a stale second registry (docs/protocol.md).
-    return settings.durable() ? RetentionCriteria.snapshotEvery(settings.snapshotEvery(), 2) : RetentionCriteria.disabled();
+    return settings.retention();
   }
 
   /** Stored as parallel arrays of the existing spaces, the pending intents, and the last generation. */

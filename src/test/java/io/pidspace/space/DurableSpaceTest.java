@@ -136,7 +136,8 @@ class DurableSpaceTest {
     }
     SpaceStats before = await(authority.stats(1));
     assertEquals(1_000_000, before.allocated());
-    assertEquals(101, eventRows(url, "PidSpace|1"), "events are kept: they are the fence against a stale copy");
+    long rows = eventRows(url, "PidSpace|1"); // 101 stored; the newest deletion may still be under way
+    assertTrue(rows <= 3 * 20 + 1, rows + " events kept: those under the older of the two newest snapshots are deleted");
     stop(first);
 
     ActorSystem<Void> second = start(url, settings);
@@ -407,7 +408,8 @@ class DurableSpaceTest {
   void reservation_answersTheCoresPidsWithFewerWrites() throws Exception {
     PidLayout layout = PidLayout.DEFAULT;
     String url = memoryDb();
-    ActorSystem<Void> system = start(url, Map.of("pidspace.reservation", 100));
+    // no snapshot, so no event is deleted: the rows count the writes
+    ActorSystem<Void> system = start(url, Map.of("pidspace.reservation", 100, "pidspace.snapshot-every", 1_000_000));
     try {
       PidAuthority authority = PidAuthority.get(system);
       await(authority.createSpace(1, 4_000));
