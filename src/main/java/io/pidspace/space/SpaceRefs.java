@@ -25,6 +25,7 @@ interface SpaceRefs {
     ClusterShardingSettings shardingSettings = ClusterShardingSettings.create(system);
     sharding.init(
         Entity.of(PidSpace.TYPE_KEY, ctx -> PidSpace.create(settings, Integer.parseInt(ctx.getEntityId()), true))
+            .withStopMessage(PidSpace.Passivate.INSTANCE) // on passivation, handoff and leave: store, then stop
             .withSettings(settings.durable()
                 ? shardingSettings.withPassivationStrategy(
                     shardingSettings.passivationStrategySettings().withIdleEntityPassivation(settings.passivateAfter()))

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import akka.actor.testkit.typed.javadsl.LoggingTestKit;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
@@ -22,6 +23,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -601,6 +603,138 @@ class DurableSpaceTest {
     } finally {
       stop(system);
     }
+  }
+
+  /** The node's default (pidspace-node.conf): a 4,096-vpid space reserves a sixteenth of itself, 256 vpids. */
+  private static final int NODE_RESERVATION = 16_384;
+
+  /**
+   * Issue 27: an idle sharded space that is passivated stores what it answered unstored and ends
+   * its reservation before it stops, so its next recovery counts exactly the pids handed out (it
+   * counted 256 with 30 held) and leaks nothing of the range.
+   */
+  @Test
+  void reservation_passivatedSpace_storesItsExactStateAndLeaksNothing() throws Exception {
+    try (PidAuthority authority = PidAuthority.start(ConfigFactory.parseMap(Map.of(
+        "pidspace.persistence", "jdbc",
+        "pidspace.jdbc.url", memoryDb(),
+        "pidspace.reservation", NODE_RESERVATION,
+        "pidspace.passivate-after", "2s")))) {
+      await(authority.spaceIds()); // the one-node cluster is up and the registry has recovered
+      await(authority.createSpace(1, 4_096));
+      Set<Integer> held = allocOneByOne(authority, 1, 30);
+      // it answered them, so it ran: gone from its shard means passivated (nothing else stops it)
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (hosted(authority.system(), 1)) { // the shard's query touches no entity: it stays idle
+        assertTrue(System.nanoTime() < deadline, "space 1 was not passivated within 30 s");
+        Thread.sleep(200);
+      }
+      assertExactAfterRecovery(authority, 1, held, 4_096);
+    }
+  }
+
+  /**
+   * A graceful stop whose write fails (the journal is down) does not leave the space running: it
+   * restarts from its journal with backoff like any failed write, and once it has recovered it
+   * stores and stops again. (Sharding buffers the space's messages until it has stopped.)
+   */
+  @Test
+  void reservation_stopWhoseWriteFails_storesAndStopsOnceTheJournalAnswers() throws Exception {
+    Server server = Server.createTcpServer("-tcpPort", "0", "-tcpAllowOthers", "-ifNotExists").start();
+    int port = server.getPort();
+    String url = "jdbc:h2:tcp://127.0.0.1:" + port + "/mem:stop-outage;DB_CLOSE_DELAY=-1";
+    ActorSystem<Void> system = start(url, Map.of("pidspace.reservation", 100, "pidspace.restart-backoff.max", "1s"));
+    try {
+      PidspaceSettings settings = PidspaceSettings.from(system.settings().config());
+      PidAuthority.get(system); // creates the tables
+      var space = system.systemActorOf(PidSpace.create(settings, 7, false), "stopping", akka.actor.typed.Props.empty());
+      assertTrue(status(system, space, replyTo -> new PidSpace.Create(1, 2_000, replyTo)).exists());
+      PidRouter router = new PidRouter(system, settings, id -> space);
+      Set<Integer> held = new HashSet<>();
+      for (int i = 0; i < 6; i++) {
+        held.add(await(router.alloc(7, 1))[0]); // the first stores the reservation, the rest are answered inside it
+      }
+      server.stop();
+      CompletableFuture<Boolean> stopped = akka.pattern.Patterns.gracefulStop(
+          akka.actor.typed.javadsl.Adapter.toClassic(space), java.time.Duration.ofSeconds(60), PidSpace.Passivate.INSTANCE)
+          .toCompletableFuture();
+      Thread.sleep(1_500);
+      assertFalse(stopped.isDone(), "the stop's write failed: the space restarts, it has not stopped");
+      server = Server.createTcpServer("-tcpPort", Integer.toString(port), "-tcpAllowOthers", "-ifNotExists").start();
+      assertTrue(stopped.get(60, TimeUnit.SECONDS));
+
+      var again = system.systemActorOf(PidSpace.create(settings, 7, false), "again", akka.actor.typed.Props.empty());
+      PidSpace.Status status = LoggingTestKit.warn("unfinished reservation").withOccurrences(0).expect(system, () -> {
+        try {
+          return status(system, again, PidSpace.Inspect::new);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      // the failed write's allocs were unstored: the restarted copy marked its range leaked and stored that
+      assertTrue(status.stats().allocated() >= held.size() && status.stats().allocated() <= held.size() + 100,
+          status.stats() + " with " + held.size() + " acknowledged");
+      PidRouter routerAgain = new PidRouter(system, settings, id -> again);
+      for (int pid : held) {
+        assertTrue(await(routerAgain.lookup(pid)).allocated(), "acknowledged pid " + pid + " lost");
+      }
+    } finally {
+      stop(system);
+      server.stop();
+    }
+  }
+
+  /** {@code n} single allocs, each answered inside the reservation after the first. */
+  private static Set<Integer> allocOneByOne(PidAuthority authority, int space, int n) throws Exception {
+    Set<Integer> pids = new HashSet<>();
+    for (int i = 0; i < n; i++) {
+      assertTrue(pids.add(await(authority.alloc(space))));
+    }
+    return pids;
+  }
+
+  /**
+   * The space, recovered by its next request without a word about an unfinished reservation,
+   * counts exactly {@code held} and hands out every other vpid of 1..pidMax-1 once, then is exhausted.
+   */
+  private static void assertExactAfterRecovery(PidAuthority authority, int space, Set<Integer> held, int pidMax)
+      throws Exception {
+    SpaceStats stats = LoggingTestKit.warn("unfinished reservation").withOccurrences(0)
+        .expect(authority.system(), () -> {
+          try {
+            return await(authority.stats(space));
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+    assertEquals(held.size(), stats.allocated(), "allocated after recovery");
+    for (int pid : held) {
+      assertTrue(await(authority.lookup(pid)).allocated(), "acknowledged pid " + pid + " lost");
+    }
+    Set<Integer> more = new HashSet<>();
+    int answered = 0;
+    while (true) {
+      try {
+        for (int pid : await(authority.alloc(space, 1_000))) {
+          answered++;
+          assertFalse(held.contains(pid), "pid " + pid + " handed out twice");
+          more.add(pid);
+        }
+      } catch (ExecutionException e) {
+        assertEquals(PidspaceException.Code.SPACE_EXHAUSTED,
+            assertInstanceOf(PidspaceException.class, e.getCause()).code());
+        break;
+      }
+    }
+    assertEquals(pidMax - 1 - held.size(), answered, "pids handed out until exhausted");
+    assertEquals(answered, more.size(), "distinct");
+    assertEquals(pidMax - 1, await(authority.stats(space)).allocated());
+  }
+
+  /** Whether this node's shard region runs the entity of {@code space}. */
+  private static boolean hosted(ActorSystem<?> system, int space) throws Exception {
+    return await(SpaceService.hostedShards(system, Duration.ofSeconds(10))).getShards().stream()
+        .anyMatch(shard -> shard.getEntityIds().contains(Integer.toString(space)));
   }
 
   private static PidSpace.Status status(ActorSystem<?> system, akka.actor.typed.ActorRef<PidSpace.Command> space,
