@@ -19,6 +19,7 @@ import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceStats;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -38,6 +39,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -54,6 +56,17 @@ class DurableSpaceTest {
 
   private static String memoryDb() {
     return "jdbc:h2:mem:durable-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1";
+  }
+
+  /**
+   * With these settings a system's terminate is a crash for its spaces: no coordinated shutdown,
+   * so none stores its state first (SpaceRefs.local), and the next start recovers an unfinished
+   * reservation.
+   */
+  private static Map<String, Object> crashing(Map<String, Object> settings) {
+    Map<String, Object> crashing = new HashMap<>(settings);
+    crashing.put("akka.coordinated-shutdown.run-by-actor-system-terminate", "off");
+    return crashing;
   }
 
   private static ActorSystem<Void> start(String url, Map<String, Object> extra) {
@@ -458,7 +471,7 @@ class DurableSpaceTest {
     PidLayout layout = PidLayout.DEFAULT;
     String url = memoryDb();
     Set<Integer> held = new HashSet<>();
-    ActorSystem<Void> first = start(url, Map.of("pidspace.reservation", 50));
+    ActorSystem<Void> first = start(url, crashing(Map.of("pidspace.reservation", 50)));
     try {
       PidAuthority authority = PidAuthority.get(first);
       await(authority.createSpace(1, 1_000));
@@ -476,7 +489,7 @@ class DurableSpaceTest {
       stop(first); // as a crash: the last allocs were answered inside the reservation, unstored
     }
     int leaked;
-    ActorSystem<Void> second = start(url, Map.of("pidspace.reservation", 50));
+    ActorSystem<Void> second = start(url, crashing(Map.of("pidspace.reservation", 50)));
     try {
       PidAuthority authority = PidAuthority.get(second);
       for (int pid : held) {
@@ -489,7 +502,7 @@ class DurableSpaceTest {
         assertTrue(held.add(pid), "pid " + pid + " handed out twice");
       }
     } finally {
-      stop(second);
+      stop(second); // a crash again
     }
     // reservations off: the leaks are stored with the next write, and nothing more leaks
     ActorSystem<Void> third = start(url, Map.of("pidspace.reservation", 0));
@@ -521,7 +534,7 @@ class DurableSpaceTest {
     Set<Integer> held = new HashSet<>();
     int leaked = 0;
     for (boolean quietAtTheEnd : new boolean[] {false, true}) {
-      ActorSystem<Void> system = start(url, settings);
+      ActorSystem<Void> system = start(url, crashing(settings));
       try {
         PidAuthority authority = PidAuthority.get(system);
         if (!quietAtTheEnd) {
@@ -629,6 +642,28 @@ class DurableSpaceTest {
         assertTrue(System.nanoTime() < deadline, "space 1 was not passivated within 30 s");
         Thread.sleep(200);
       }
+      assertExactAfterRecovery(authority, 1, held, 4_096);
+    }
+  }
+
+  /**
+   * The embedded facade without a cluster (plain actors, SpaceRefs.local): close() stops every
+   * space with PidSpace.Passivate first, so a restart on the same H2 file counts exactly the pids
+   * handed out.
+   */
+  @Test
+  void reservation_closedAndRestartedLocally_storesTheExactStateAndLeaksNothing(@TempDir Path dataDir) throws Exception {
+    Map<String, Object> settings = Map.of(
+        "akka.actor.provider", "local",
+        "pidspace.persistence", "jdbc",
+        "pidspace.data-dir", dataDir.toString(),
+        "pidspace.reservation", NODE_RESERVATION);
+    Set<Integer> held;
+    try (PidAuthority authority = PidAuthority.start(ConfigFactory.parseMap(settings))) {
+      await(authority.createSpace(1, 4_096));
+      held = allocOneByOne(authority, 1, 30);
+    }
+    try (PidAuthority authority = PidAuthority.start(ConfigFactory.parseMap(settings))) {
       assertExactAfterRecovery(authority, 1, held, 4_096);
     }
   }
