@@ -112,6 +112,14 @@ final class PidSpace {
   record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
 
   /**
+   * Stop gracefully: sharding's stop message (passivation, a rebalance's handoff, a node's leave)
+   * and a plain space's at its system's shutdown. A durable space first stores what it answered
+   * unstored and ends its reservation, in one write, so its recovery counts exactly the pids
+   * handed out and leaks nothing: only a crash leaks the range.
+   */
+  enum Passivate implements Command { INSTANCE }
+
+  /**
    * How long a stored reservation may answer allocs unstored, on the clock of the node that stored
    * it. Bounds how long a stale copy of a space (a paused node, a split brain) can still answer
    * inside it, so a create or import of a new generation waits that long and {@link
@@ -262,6 +270,29 @@ final class PidSpace {
       events.add(new SpaceEvent.Reserved(0, 0, 0)); // reservations were turned off: recovery leaks nothing more
     }
     return new Decision(events, reply);
+  }
+
+  /**
+   * What a graceful stop stores: the open run's unstored changes (as {@link #decideRun} stores
+   * them) and a {@code Reserved(0, 0)} that ends the reservation, its lease kept (a new
+   * generation's create still waits it out); nothing when nothing is unstored or reserved.
+   */
+  private static List<SpaceEvent> stopEvents(SpaceState state) {
+    List<SpaceEvent> events = new ArrayList<>();
+    if (state.exists()) {
+      PidMap.Run changes = state.openRun();
+      List<PidMap.Step> record = changes.records();
+      changes.rollback();
+      state.closeRun();
+      if (!record.isEmpty() && !state.recorded()) {
+        events.add(new SpaceEvent.SpaceCreated(0, state.map().pidMax()));
+      }
+      record.forEach(step -> events.add(event(step)));
+    }
+    if (state.reserving()) {
+      events.add(new SpaceEvent.Reserved(0, 0, state.reservedUntil()));
+    }
+    return events;
   }
 
   /**
@@ -433,7 +464,7 @@ final class PidSpace {
 
     @Override
     public Receive<Command> createReceive() {
-      return newReceiveBuilder().onAnyMessage(command -> {
+      return newReceiveBuilder().onMessageEquals(Passivate.INSTANCE, Behaviors::stopped).onAnyMessage(command -> {
         Decision decision = logic.decide(state, command);
         for (SpaceEvent event : decision.events) {
           if (!ofRun(event)) {
@@ -451,6 +482,8 @@ final class PidSpace {
     private final ActorContext<Command> context;
     private final PidSpace logic;
     private final SpaceMetrics metrics;
+    // Set by Passivate: an incarnation restarted after the stop's write failed stops again.
+    private boolean stopping;
 
     Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped) {
       super(PersistenceId.of(TYPE_KEY.name(), Integer.toString(logic.space)), restarts(logic.settings, restartsCapped));
@@ -485,6 +518,16 @@ final class PidSpace {
     @Override
     public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
       return (state, command) -> {
+        if (command == Passivate.INSTANCE) {
+          stopping = true;
+          List<SpaceEvent> events = stopEvents(state);
+          if (events.isEmpty()) {
+            return Effect().stop();
+          }
+          context.getLog().debug("space {} stops: it stores its unstored changes and ends its reservation first ({} events)",
+              logic.space, events.size());
+          return Effect().persist(events).thenStop();
+        }
         if ((command instanceof Create || command instanceof Import) && !state.exists()) {
           long wait = state.reservedUntil() + CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
           if (wait > 0) {
@@ -543,6 +586,9 @@ final class PidSpace {
             if (leaked > 0) {
               context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "
                   + "allocated (leaked) until freed, since some may have been handed out", logic.space, leaked);
+            }
+            if (stopping) {
+              context.getSelf().tell(Passivate.INSTANCE);
             }
           })
           .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(

@@ -59,6 +59,7 @@ class MessageSerializationTest {
         new PidSpace.Create(7, 32_768, status),
         new PidSpace.Destroy(8, status),
         new PidSpace.Inspect(status),
+        PidSpace.Passivate.INSTANCE,
         new PidSpace.Status(true, 7, spaceStats),
         new PidSpace.Status(false, 8, null),
         new PidSpace.Run(List.of(

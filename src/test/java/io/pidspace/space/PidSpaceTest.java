@@ -250,6 +250,16 @@ class PidSpaceTest {
     assertEquals(2, stats(spaceZero).allocated());
   }
 
+  @Test
+  void passivate_inMemory_stopsAtOnce() {
+    ActorRef<PidSpace.Command> pidSpace = created(14);
+    allocated(pidSpace, 3);
+    TestProbe<Object> watcher = testKit.createTestProbe();
+
+    pidSpace.tell(PidSpace.Passivate.INSTANCE); // nothing to store: its state lives in memory only
+    watcher.expectTerminated(pidSpace);
+  }
+
   // --- helpers: one request, its answer ---
 
   private static final AtomicLong generations = new AtomicLong();
