@@ -19,6 +19,8 @@ import io.pidspace.api.SpaceListing;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import io.pidspace.metrics.NodeMetrics;
 import java.sql.Connection;
@@ -404,6 +406,53 @@ class DurableSpaceTest {
       // allocated and the alloc refused first did not take vpid 6
       assertEquals(PidLayout.DEFAULT.encode(6, 6), allocWhenRecovered(authority, 6));
       assertTrue(await(authority.lookup(PidLayout.DEFAULT.encode(6, 2))).allocated());
+    } finally {
+      stop(second);
+    }
+  }
+
+  /**
+   * docs/operations.md's last repair, step by step: a space whose newest event is lost for good
+   * is deleted from the journal (it then recovers by itself as a space never created), destroyed,
+   * imported from an export older than the lost event and reconciled with the processes alive,
+   * after which it hands out none of them.
+   */
+  @Test
+  void unreadableEvent_deleteDestroyImportAndReconcile_asTheDocsSay() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, Map.of());
+    PidAuthority before = PidAuthority.get(first);
+    await(before.createSpace(6));
+    await(before.alloc(6, 3)); // vpids 2, 3, 4: event 2
+    SpaceImage export = await(before.exportSpace(6));
+    await(before.alloc(6, 2)); // vpids 5, 6: event 3, after the export
+    stop(first);
+    try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
+      assertEquals(1, s.executeUpdate("UPDATE \"event_journal\" SET \"event_payload\" = X'00ff'"
+          + " WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = 3"));
+    }
+
+    ActorSystem<Void> second = start(url, Map.of());
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      PidspaceException refusal = refusedAtOnce(authority.alloc(6));
+      assertTrue(refusal.getMessage().contains("event at sequence number 3"), refusal.getMessage());
+      try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
+        s.executeUpdate("DELETE FROM \"event_journal\" WHERE \"persistence_id\" = 'PidSpace|6'");
+        s.executeUpdate("DELETE FROM \"snapshot\" WHERE \"persistence_id\" = 'PidSpace|6'");
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (refusal.code() == PidspaceException.Code.SPACE_UNRECOVERABLE && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        refusal = refusal(authority.stats(6));
+      }
+      assertEquals(PidspaceException.Code.UNKNOWN_SPACE, refusal.code(), "recovered as never created");
+      await(authority.destroySpace(6));
+      await(authority.importSpace(6, export));
+      Reconciled report = await(authority.reconcile(6, new int[] {2, 3, 4, 5, 6}, false));
+      assertArrayEquals(new int[] {5, 6}, report.unknown(), "alive, handed out after the export");
+      await(authority.allocAt(6, report.unknown(), 0));
+      assertEquals(PidLayout.DEFAULT.encode(6, 7), await(authority.alloc(6)));
     } finally {
       stop(second);
     }
