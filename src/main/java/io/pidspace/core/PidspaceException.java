@@ -26,7 +26,12 @@ public final class PidspaceException extends RuntimeException {
     CONFLICT("conflict"),
     /** Too many requests wait for one space on this node: answered at once, nothing stored. */
     OVERLOADED("overloaded"),
-    UNAVAILABLE("unavailable");
+    UNAVAILABLE("unavailable"),
+    /**
+     * The space's stored state cannot be read (its snapshot or an event): it answers nothing else
+     * until an operator repairs it (docs/operations.md). Retrying does not help.
+     */
+    SPACE_UNRECOVERABLE("space-unrecoverable");
 
     private final String wire;
 
@@ -106,6 +111,10 @@ public final class PidspaceException extends RuntimeException {
 
   public static PidspaceException unavailable(String message) {
     return new PidspaceException(Code.UNAVAILABLE, message);
+  }
+
+  public static PidspaceException unrecoverable(String message) {
+    return new PidspaceException(Code.SPACE_UNRECOVERABLE, message);
   }
 
   public static PidspaceException unknownHold(int space, int hold) {

@@ -32,8 +32,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -77,6 +79,7 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
       List<MetricSnapshot> all = new ArrayList<>();
       metrics.registry().scrape().forEach(all::add);
       all.addAll(spaceGauges(listing));
+      all.add(unrecoverableGauge(hosted));
       all.addAll(clusterGauges(hosted));
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       try {
@@ -117,6 +120,24 @@ public final class MetricsRoute extends AllDirectives implements ManagementRoute
         gauge("pidspace_spaces", "Spaces the registry knows").dataPoint(point(Labels.EMPTY, listing.size())).build(),
         gauge("pidspace_spaces_unanswered", "Spaces that did not answer within pidspace.list-timeout for this scrape")
             .dataPoint(point(Labels.EMPTY, unanswered)).build());
+  }
+
+  /**
+   * The spaces whose recovery failed on unreadable data on this node and that have not recovered
+   * here since: in a cluster, of the shards this node still hosts ({@code hosted}, when its
+   * region answered), so a shard that moved away takes its count along.
+   */
+  private GaugeSnapshot unrecoverableGauge(ShardRegion.CurrentShardRegionState hosted) {
+    Set<Integer> spaces = metrics.unrecoverableSpaces();
+    long count = spaces.size();
+    if (hosted != null && !spaces.isEmpty()) {
+      Set<String> shards = new HashSet<>();
+      hosted.getShards().forEach(shard -> shards.add(shard.shardId()));
+      count = spaces.stream().filter(space -> shards.contains(SpaceService.shardOf(system, space))).count();
+    }
+    return gauge("pidspace_spaces_unrecoverable",
+        "Spaces on this node whose snapshot or an event cannot be read: they answer space-unrecoverable (docs/operations.md)")
+        .dataPoint(point(Labels.EMPTY, count)).build();
   }
 
   /** {@code hosted} null: not a cluster, or the shard region did not answer; its gauges are left out. */

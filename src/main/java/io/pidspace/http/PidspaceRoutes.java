@@ -613,7 +613,7 @@ final class PidspaceRoutes extends AllDirectives {
   private HttpResponse error(Throwable failure) {
     ApiError error = ApiError.of(failure);
     metrics.refused(error.code());
-    if (error.status().intValue() == StatusCodes.INTERNAL_SERVER_ERROR.intValue()) {
+    if (error.code().equals("internal")) { // a bug; space-unrecoverable, a 500 too, its space logs
       log.error("request failed unexpectedly", withoutMessage(ApiError.cause(failure)));
     }
     return error.response();

@@ -9,6 +9,8 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The instruments of one actor system (Prometheus Java client 1.x), bumped where the work
@@ -69,6 +71,10 @@ public final class NodeMetrics implements Extension, SpaceMetrics {
       .classicOnly().classicUpperBounds(PIDS_BOUNDS).withoutExemplars()
       .register(registry);
 
+  // Kept here, not read from the spaces at a scrape: an unrecoverable space stops after a few
+  // restarts (restart-backoff.max-restarts) and is not running when the scrape comes.
+  private final Set<Integer> unrecoverable = ConcurrentHashMap.newKeySet();
+
   private NodeMetrics() {}
 
   /** The instruments of {@code system}, made on first use. */
@@ -102,6 +108,20 @@ public final class NodeMetrics implements Extension, SpaceMetrics {
   public void stored(int pids, long nanos) {
     journalWrites.observe(nanos / 1e9);
     pidsPerWrite.observe(pids);
+  }
+
+  @Override
+  public void unrecoverable(int space, boolean unrecoverable) {
+    if (unrecoverable) {
+      this.unrecoverable.add(space);
+    } else {
+      this.unrecoverable.remove(space);
+    }
+  }
+
+  /** The spaces whose last recovery on this node failed on unreadable data; a copy. */
+  public Set<Integer> unrecoverableSpaces() {
+    return Set.copyOf(unrecoverable);
   }
 
   public long allocatedTotal() {

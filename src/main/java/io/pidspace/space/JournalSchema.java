@@ -1,5 +1,6 @@
 package io.pidspace.space;
 
+import akka.serialization.Serialization;
 import com.typesafe.config.Config;
 import io.pidspace.core.PidspaceException;
 import java.io.IOException;
@@ -96,6 +97,38 @@ final class JournalSchema {
         }
       }
       return ids;
+    } catch (SQLException e) {
+      throw PidspaceException.unavailable("cannot read the journal at " + url + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * The sequence number of the first event of {@code persistenceId} after {@code after} whose
+   * payload {@code serialization} cannot read, among the next {@code limit}; 0 when all of those
+   * read. With plain JDBC: blocks, run it on a blocking dispatcher. (A failed replay tells only
+   * where the batch it read began, not which event of it failed: the journal reads events in
+   * batches and fails a batch whole when its last event is the bad one.)
+   */
+  static long firstUnreadableEvent(Config config, Serialization serialization, String persistenceId, long after,
+      int limit) {
+    Config jdbc = config.getConfig("pidspace.jdbc");
+    String url = jdbc.getString("url");
+    try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));
+        PreparedStatement query = connection.prepareStatement(
+            "SELECT \"sequence_number\", \"event_ser_id\", \"event_ser_manifest\", \"event_payload\" FROM \"event_journal\""
+                + " WHERE \"persistence_id\" = ? AND \"sequence_number\" > ? AND NOT \"deleted\""
+                + " ORDER BY \"sequence_number\"")) {
+      query.setString(1, persistenceId);
+      query.setLong(2, after);
+      query.setMaxRows(limit);
+      try (ResultSet rows = query.executeQuery()) {
+        while (rows.next()) {
+          if (serialization.deserialize(rows.getBytes(4), rows.getInt(2), rows.getString(3)).isFailure()) {
+            return rows.getLong(1);
+          }
+        }
+      }
+      return 0;
     } catch (SQLException e) {
       throw PidspaceException.unavailable("cannot read the journal at " + url + ": " + e.getMessage());
     }

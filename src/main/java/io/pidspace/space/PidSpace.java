@@ -3,6 +3,7 @@ package io.pidspace.space;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.BackoffSupervisorStrategy;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
@@ -148,7 +149,8 @@ final class PidSpace {
   static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
     PidSpace logic = new PidSpace(settings, space);
     return Behaviors.setup(ctx -> settings.durable()
-        ? new Durable(ctx, logic, restartsCapped)
+        ? RecoveryGuard.around(ctx, settings, space, Durable.persistenceId(space).id(),
+            guard -> new Durable(ctx, logic, restartsCapped, guard))
         : new InMemory(ctx, logic));
   }
 
@@ -484,12 +486,18 @@ final class PidSpace {
     private final SpaceMetrics metrics;
     // Set by Passivate: an incarnation restarted after the stop's write failed stops again.
     private boolean stopping;
+    private final RecoveryGuard guard;
 
-    Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped) {
-      super(PersistenceId.of(TYPE_KEY.name(), Integer.toString(logic.space)), restarts(logic.settings, restartsCapped));
+    Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped, RecoveryGuard guard) {
+      super(persistenceId(logic.space), restarts(logic.settings, restartsCapped));
       this.context = context;
       this.logic = logic;
       this.metrics = SpaceMetrics.of(context.getSystem());
+      this.guard = guard;
+    }
+
+    static PersistenceId persistenceId(int space) {
+      return PersistenceId.of(TYPE_KEY.name(), Integer.toString(space));
     }
 
     /** The decision's reply, once its events are stored, after telling the node's metrics about the write. */
@@ -518,6 +526,9 @@ final class PidSpace {
     @Override
     public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
       return (state, command) -> {
+        if (guard.answeredAlready(command)) {
+          return Effect().none(); // refused while recovery failed; stashed since
+        }
         if (command == Passivate.INSTANCE) {
           stopping = true;
           List<SpaceEvent> events = stopEvents(state);
@@ -545,7 +556,19 @@ final class PidSpace {
 
     @Override
     public EventHandler<SpaceState, SpaceEvent> eventHandler() {
-      return SpaceState::apply;
+      return (state, event) -> {
+        if (guard.skipsEvents()) {
+          return state; // this recovery fails once the replay ends (RecoveryGuard)
+        }
+        try {
+          return state.apply(event);
+        } catch (RuntimeException notApplied) {
+          if (guard.eventNotApplied(notApplied, replayedTo())) {
+            return state;
+          }
+          throw notApplied;
+        }
+      };
     }
 
     @Override
@@ -563,7 +586,12 @@ final class PidSpace {
 
         @Override
         public SpaceState fromJournal(Object from) {
-          return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from);
+          try {
+            return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from);
+          } catch (RuntimeException corrupt) {
+            guard.snapshotNotApplied(corrupt);
+            return logic.initialState(); // never used: the recovery fails (RecoveryGuard.recovered)
+          }
         }
       };
     }
@@ -582,6 +610,7 @@ final class PidSpace {
     public SignalHandler<SpaceState> signalHandler() {
       return newSignalHandlerBuilder()
           .onSignal(RecoveryCompleted.class, (state, completed) -> {
+            guard.recovered();
             int leaked = state.markReservationLeaked();
             if (leaked > 0) {
               context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "
@@ -591,10 +620,22 @@ final class PidSpace {
               context.getSelf().tell(Passivate.INSTANCE);
             }
           })
-          .onSignal(RecoveryFailed.class, (state, failed) -> context.getLog().error(
-              "space {} (persistence id {}) cannot be recovered from its journal and stays down: {}",
-              logic.space, persistenceId().id(), failed.getFailure().toString()))
+          .onSignal(RecoveryFailed.class, (state, failed) -> {
+            context.getLog().error("space {} (persistence id {}) cannot be recovered from its journal: {}",
+                logic.space, persistenceId().id(), failed.getFailure().toString());
+            guard.recoveryFailed(failed.getFailure(), replayedTo());
+          })
+          .onSignal(PreRestart.class, (state, restart) -> guard.restarting())
           .build();
+    }
+
+    /** The event recovery replays (or replayed last); -1 while it was still reading the snapshot. */
+    private long replayedTo() {
+      try {
+        return lastSequenceNumber(context);
+      } catch (IllegalStateException readingTheSnapshot) {
+        return -1;
+      }
     }
   }
 }

@@ -8,7 +8,9 @@ import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Props;
 import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.typed.ClusterShardingQuery;
+import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.GetShardRegionState;
+import akka.cluster.sharding.typed.HashCodeMessageExtractor;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
@@ -121,6 +123,15 @@ public final class SpaceService {
     return Asks.<ClusterShardingQuery, ShardRegion.CurrentShardRegionState>ask(
         ClusterSharding.get(system).shardState(), replyTo -> new GetShardRegionState(PidSpace.TYPE_KEY, replyTo),
         timeout, system.scheduler());
+  }
+
+  /**
+   * The shard that holds {@code space} in a cluster: sharding's default placement, as
+   * {@link SpaceRefs#sharded} starts it.
+   */
+  public static String shardOf(ActorSystem<?> system, int space) {
+    return new HashCodeMessageExtractor<PidSpace.Command>(ClusterShardingSettings.create(system).numberOfShards())
+        .shardId(Integer.toString(space));
   }
 
   private <T> CompletionStage<T> ask(Function<ActorRef<StatusReply<T>>, SpaceRegistry.Command> message) {

@@ -30,15 +30,20 @@ final class TestNode implements AutoCloseable {
   final String management;
 
   TestNode() throws Exception {
+    this("jdbc:h2:mem:node-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1", Map.of());
+  }
+
+  /** A node on the journal at {@code url} (an H2 one kept open outlives the node), {@code overrides} over the rest. */
+  TestNode(String url, Map<String, Object> overrides) throws Exception {
     int managementPort;
     try (ServerSocket free = new ServerSocket(0)) {
       managementPort = free.getLocalPort();
     }
-    authority = PidAuthority.start(ConfigFactory.parseMap(Map.of(
+    authority = PidAuthority.start(ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.parseMap(Map.of(
             "pidspace.persistence", "jdbc",
-            "pidspace.jdbc.url", "jdbc:h2:mem:node-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1",
+            "pidspace.jdbc.url", url,
             "akka.management.http.hostname", "127.0.0.1",
-            "akka.management.http.port", managementPort))
+            "akka.management.http.port", managementPort)))
         .withFallback(ConfigFactory.parseResources("pidspace-node.conf").withOnlyPath("akka.management.http.routes")));
     try {
       AkkaManagement.get(authority.system()).start().toCompletableFuture().get(30, TimeUnit.SECONDS);

@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.LoggingTestKit;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
+import akka.serialization.SerializationExtension;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.TestPostgres;
@@ -18,11 +20,16 @@ import io.pidspace.api.SpaceListing;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Reconciled;
+import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
+import io.pidspace.metrics.NodeMetrics;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -252,24 +259,247 @@ class DurableSpaceTest {
     ActorSystem<Void> second = start(url, Map.of("pidspace.ask-timeout", "2s", "pidspace.list-timeout", "2s"));
     try {
       PidAuthority authority = PidAuthority.get(second);
-      // the bad space fails its recovery again and again (about 8 s of backed-off restarts)
-      // before the healthy one is first asked and must recover through the same journal
+      // the bad space fails its recovery again and again (backed-off restarts) while it answers
+      // the flood, before the healthy one is first asked and must recover through the same journal
       for (int wave = 0; wave < 4; wave++) {
         List<CompletableFuture<Integer>> flood = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
           flood.add(authority.alloc(5).toCompletableFuture());
         }
         for (CompletableFuture<Integer> request : flood) {
-          assertEquals(PidspaceException.Code.UNAVAILABLE, refusal(request).code());
+          assertEquals(PidspaceException.Code.SPACE_UNRECOVERABLE, refusal(request).code());
         }
       }
       assertEquals(PidLayout.DEFAULT.encode(4, 3), await(authority.alloc(4)), "the healthy space recovers and serves");
       List<SpaceListing> listed = await(authority.spaces());
       assertEquals(List.of(0, 4, 5), listed.stream().map(SpaceListing::id).toList());
       assertEquals(2, listed.get(1).stats().allocated());
-      assertEquals(PidspaceException.Code.UNAVAILABLE, listed.get(2).error().code());
+      assertEquals(PidspaceException.Code.SPACE_UNRECOVERABLE, listed.get(2).error().code());
     } finally {
       stop(second);
+    }
+  }
+
+  static List<Arguments> snapshotCorruptions() throws Exception {
+    return journalsWith("unreadable", "not a space");
+  }
+
+  /** Each of {@code corruptions} on each journal of {@link #journals()}, a fresh one every time. */
+  private static List<Arguments> journalsWith(String... corruptions) throws Exception {
+    List<Arguments> cases = new ArrayList<>();
+    for (String corruption : corruptions) {
+      for (Arguments journal : journals()) {
+        Object[] j = journal.get();
+        cases.add(Arguments.of(j[0] + ", " + corruption, j[1], j[2], corruption));
+      }
+    }
+    return cases;
+  }
+
+  /**
+   * Issue 27: a space whose newest snapshot cannot be read (its bytes, or a bitmap that makes no
+   * space) answers every request at once, not after the ask timeout, with space-unrecoverable
+   * naming the snapshot and the persistence id; another space serves, the listing and the
+   * node's metrics show it; once the bad row is deleted it recovers by itself from the older
+   * snapshot and the events after it, and hands out the next pid.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("snapshotCorruptions")
+  void unreadableSnapshot_answersUnrecoverableAtOnce_untilTheRowIsDeleted(String name, String url,
+      Map<String, Object> journal, String corruption) throws Exception {
+    Map<String, Object> settings = new HashMap<>(journal);
+    settings.put("pidspace.snapshot-every", 3);
+    ActorSystem<Void> first = start(url, settings);
+    PidAuthority before = PidAuthority.get(first);
+    await(before.createSpace(6));
+    await(before.createSpace(7));
+    for (int i = 0; i < 7; i++) {
+      await(before.alloc(6)); // events 2..8 after the create: snapshots at 3 and 6, events 7 and 8 after them
+    }
+    byte[] notASpace = SerializationExtension.get(Adapter.toClassic(first)).serialize(new SpaceState.Snapshot(
+        32_768, 8, new byte[8], 1, List.of(), 0, 0, new int[0], new long[0], 0, 0, 0)).get();
+    stop(first);
+    try (Connection c = connect(url, journal);
+        PreparedStatement s = c.prepareStatement("UPDATE \"snapshot\" SET \"snapshot_payload\" = ?"
+            + " WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = 6")) {
+      s.setBytes(1, corruption.equals("unreadable") ? new byte[] {0, -1, 0, -1} : notASpace);
+      assertEquals(1, s.executeUpdate(), "no snapshot at 6 to corrupt");
+    }
+
+    ActorSystem<Void> second = start(url, settings);
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      PidspaceException refusal = refusedAtOnce(authority.alloc(6));
+      assertEquals(PidspaceException.Code.SPACE_UNRECOVERABLE, refusal.code(), refusal.getMessage());
+      assertTrue(refusal.getMessage().contains("snapshot") && refusal.getMessage().contains("PidSpace|6"),
+          refusal.getMessage());
+      for (int i = 0; i < 10; i++) {
+        assertEquals(refusal.getMessage(), refusedAtOnce(authority.alloc(6)).getMessage());
+      }
+      assertEquals(refusal.getMessage(), refusedAtOnce(authority.stats(6)).getMessage());
+      assertEquals(PidLayout.DEFAULT.encode(7, 2), await(authority.alloc(7)), "another space serves");
+      SpaceListing listed = await(authority.spaces()).stream().filter(l -> l.id() == 6).findFirst().orElseThrow();
+      assertEquals(refusal.getMessage(), listed.error().getMessage());
+      assertEquals(Set.of(6), NodeMetrics.get(second).unrecoverableSpaces());
+
+      try (Connection c = connect(url, journal);
+          Statement s = c.createStatement()) {
+        // as docs/operations.md says it (H2's spelling, which PostgreSQL takes too)
+        assertEquals(1, s.executeUpdate("DELETE FROM \"snapshot\" WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" ="
+            + " (SELECT MAX(\"sequence_number\") FROM \"snapshot\" WHERE \"persistence_id\" = 'PidSpace|6')"));
+      }
+      // within restart-backoff.max (5 s) of the repair the space recovers from the snapshot at 3
+      assertEquals(PidLayout.DEFAULT.encode(6, 9), allocWhenRecovered(authority, 6), "vpids 2..8 are taken");
+      assertEquals(Set.of(), NodeMetrics.get(second).unrecoverableSpaces());
+    } finally {
+      stop(second);
+    }
+  }
+
+  static List<Arguments> eventCorruptions() throws Exception {
+    return journalsWith("unreadable", "not applicable");
+  }
+
+  /**
+   * An event after the snapshot that cannot be read (the newest: the journal fails the whole
+   * batch it reads it in), or one that reads but does not apply (a create of a pid_max no space
+   * can have): space-unrecoverable at once, naming that event's sequence number; once the row is
+   * restored the space serves by itself, and what it refused meanwhile never takes effect.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("eventCorruptions")
+  void unreadableEvent_answersUnrecoverableNamingItsSequenceNumber(String name, String url,
+      Map<String, Object> journal, String corruption) throws Exception {
+    Map<String, Object> settings = new HashMap<>(journal);
+    settings.put("pidspace.snapshot-every", 3);
+    ActorSystem<Void> first = start(url, settings);
+    PidAuthority before = PidAuthority.get(first);
+    await(before.createSpace(6));
+    for (int i = 0; i < 4; i++) {
+      await(before.alloc(6)); // events 2..5 after the create: a snapshot at 3, events 4 and 5 after it
+    }
+    // not applicable: a create where an alloc was, of a pid_max no space can have
+    byte[] notApplicable = SerializationExtension.get(Adapter.toClassic(first))
+        .serialize(new SpaceEvent.SpaceCreated(1, 0)).get();
+    stop(first);
+    int bad = corruption.equals("unreadable") ? 5 : 4;
+    byte[] payload;
+    String manifest;
+    try (Connection c = connect(url, journal);
+        Statement read = c.createStatement();
+        ResultSet row = read.executeQuery("SELECT \"event_payload\", \"event_ser_manifest\" FROM \"event_journal\""
+            + " WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = " + bad);
+        PreparedStatement s = c.prepareStatement("UPDATE \"event_journal\" SET \"event_payload\" = ?,"
+            + " \"event_ser_manifest\" = (SELECT \"event_ser_manifest\" FROM \"event_journal\""
+            + "   WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = 1)"
+            + " WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = ?")) {
+      assertTrue(row.next());
+      payload = row.getBytes(1);
+      manifest = row.getString(2);
+      s.setBytes(1, corruption.equals("unreadable") ? new byte[] {0, -1} : notApplicable);
+      s.setLong(2, bad);
+      assertEquals(1, s.executeUpdate());
+    }
+
+    ActorSystem<Void> second = start(url, settings);
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      PidspaceException refusal = refusedAtOnce(authority.alloc(6));
+      assertEquals(PidspaceException.Code.SPACE_UNRECOVERABLE, refusal.code(), refusal.getMessage());
+      assertTrue(refusal.getMessage().contains("event at sequence number " + bad)
+          && refusal.getMessage().contains("PidSpace|6"), refusal.getMessage());
+      assertEquals(refusal.getMessage(), refusedAtOnce(authority.free(PidLayout.DEFAULT.encode(6, 2))).getMessage());
+
+      try (Connection c = connect(url, journal);
+          PreparedStatement s = c.prepareStatement("UPDATE \"event_journal\" SET \"event_payload\" = ?,"
+              + " \"event_ser_manifest\" = ? WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = ?")) {
+        s.setBytes(1, payload); // the row restored, as from a backup
+        s.setString(2, manifest);
+        s.setLong(3, bad);
+        assertEquals(1, s.executeUpdate());
+      }
+      // the refused requests took no effect, not even once the space recovered: vpid 2 is still
+      // allocated and the alloc refused first did not take vpid 6
+      assertEquals(PidLayout.DEFAULT.encode(6, 6), allocWhenRecovered(authority, 6));
+      assertTrue(await(authority.lookup(PidLayout.DEFAULT.encode(6, 2))).allocated());
+    } finally {
+      stop(second);
+    }
+  }
+
+  /**
+   * docs/operations.md's last repair, step by step: a space whose newest event is lost for good
+   * is deleted from the journal (it then recovers by itself as a space never created), destroyed,
+   * imported from an export older than the lost event and reconciled with the processes alive,
+   * after which it hands out none of them.
+   */
+  @Test
+  void unreadableEvent_deleteDestroyImportAndReconcile_asTheDocsSay() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> first = start(url, Map.of());
+    PidAuthority before = PidAuthority.get(first);
+    await(before.createSpace(6));
+    await(before.alloc(6, 3)); // vpids 2, 3, 4: event 2
+    SpaceImage export = await(before.exportSpace(6));
+    await(before.alloc(6, 2)); // vpids 5, 6: event 3, after the export
+    stop(first);
+    try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
+      assertEquals(1, s.executeUpdate("UPDATE \"event_journal\" SET \"event_payload\" = X'00ff'"
+          + " WHERE \"persistence_id\" = 'PidSpace|6' AND \"sequence_number\" = 3"));
+    }
+
+    ActorSystem<Void> second = start(url, Map.of());
+    try {
+      PidAuthority authority = PidAuthority.get(second);
+      PidspaceException refusal = refusedAtOnce(authority.alloc(6));
+      assertTrue(refusal.getMessage().contains("event at sequence number 3"), refusal.getMessage());
+      try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement s = c.createStatement()) {
+        s.executeUpdate("DELETE FROM \"event_journal\" WHERE \"persistence_id\" = 'PidSpace|6'");
+        s.executeUpdate("DELETE FROM \"snapshot\" WHERE \"persistence_id\" = 'PidSpace|6'");
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (refusal.code() == PidspaceException.Code.SPACE_UNRECOVERABLE && System.nanoTime() < deadline) {
+        Thread.sleep(200);
+        refusal = refusal(authority.stats(6));
+      }
+      assertEquals(PidspaceException.Code.UNKNOWN_SPACE, refusal.code(), "recovered as never created");
+      await(authority.destroySpace(6));
+      await(authority.importSpace(6, export));
+      Reconciled report = await(authority.reconcile(6, new int[] {2, 3, 4, 5, 6}, false));
+      assertArrayEquals(new int[] {5, 6}, report.unknown(), "alive, handed out after the export");
+      await(authority.allocAt(6, report.unknown(), 0));
+      assertEquals(PidLayout.DEFAULT.encode(6, 7), await(authority.alloc(6)));
+    } finally {
+      stop(second);
+    }
+  }
+
+  private static Connection connect(String url, Map<String, Object> journal) throws SQLException {
+    return DriverManager.getConnection(url, (String) journal.getOrDefault("pidspace.jdbc.user", "sa"),
+        (String) journal.getOrDefault("pidspace.jdbc.password", ""));
+  }
+
+  /** A request's refusal, which must come long before the ask timeout (10 s): not a timeout. */
+  private static PidspaceException refusedAtOnce(CompletionStage<?> stage) throws Exception {
+    long start = System.nanoTime();
+    PidspaceException refusal = refusal(stage);
+    long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertTrue(millis < 5_000, "refused after " + millis + " ms: " + refusal.getMessage());
+    return refusal;
+  }
+
+  /** The first pid an alloc of {@code space} gets once the space recovers; refused space-unrecoverable until then. */
+  private static int allocWhenRecovered(PidAuthority authority, int space) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (true) {
+      try {
+        return await(authority.alloc(space));
+      } catch (ExecutionException e) {
+        PidspaceException refusal = assertInstanceOf(PidspaceException.class, e.getCause());
+        assertEquals(PidspaceException.Code.SPACE_UNRECOVERABLE, refusal.code(), refusal.getMessage());
+        assertTrue(System.nanoTime() < deadline, "not recovered within 30 s");
+        Thread.sleep(200);
+      }
     }
   }
 
@@ -371,6 +601,19 @@ class DurableSpaceTest {
       int first = await(authority.alloc(6));
       server.stop();
       assertEquals(PidspaceException.Code.UNAVAILABLE, refusal(authority.alloc(6)).code());
+      // once its recovery has failed on the journal (each try waits out the pool's 5 s connection
+      // timeout), the space answers unavailable at once, naming the cause: not space-unrecoverable
+      PidspaceException down = refusal(authority.alloc(6));
+      for (int attempt = 0; !down.getMessage().contains("the journal failed") && attempt < 30; attempt++) {
+        assertEquals(PidspaceException.Code.UNAVAILABLE, down.code(), down.getMessage());
+        down = refusal(authority.alloc(6));
+      }
+      assertTrue(down.getMessage().contains("PidSpace|6"), down.getMessage());
+      long asked = System.nanoTime();
+      PidspaceException again = refusal(authority.alloc(6));
+      assertEquals(PidspaceException.Code.UNAVAILABLE, again.code());
+      assertTrue(again.getMessage().contains("the journal failed")
+          && System.nanoTime() - asked < TimeUnit.SECONDS.toNanos(1), again.getMessage());
 
       server = Server.createTcpServer("-tcpPort", Integer.toString(port), "-tcpAllowOthers", "-ifNotExists").start();
       Integer next = null;
