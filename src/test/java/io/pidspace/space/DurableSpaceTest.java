@@ -96,12 +96,12 @@ class DurableSpaceTest {
     return journals;
   }
 
-  private static void stop(ActorSystem<?> system) throws Exception {
+  static void stop(ActorSystem<?> system) throws Exception {
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
+  static <T> T await(CompletionStage<T> stage) throws Exception {
     return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
@@ -1029,7 +1029,7 @@ class DurableSpaceTest {
   }
 
   /** An alloc of space 1; a copy that lost the journal's race answers unavailable, restarts and catches up. */
-  private static int allocWhenCaughtUp(PidAuthority authority) throws Exception {
+  static int allocWhenCaughtUp(PidAuthority authority) throws Exception {
     for (int attempt = 0; ; attempt++) {
       try {
         return await(authority.alloc(1));

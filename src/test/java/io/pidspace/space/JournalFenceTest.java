@@ -1,7 +1,9 @@
 package io.pidspace.space;
 
+import static io.pidspace.space.DurableSpaceTest.allocWhenCaughtUp;
+import static io.pidspace.space.DurableSpaceTest.await;
+import static io.pidspace.space.DurableSpaceTest.stop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,7 +13,6 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.TestPostgres;
 import io.pidspace.api.PidAuthority;
-import io.pidspace.core.PidspaceException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -24,9 +25,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -194,27 +192,5 @@ class JournalFenceTest {
       insert.setBytes(3, new byte[] {1});
       insert.executeUpdate();
     }
-  }
-
-  /** An alloc of space 1; a copy that lost the journal's race answers unavailable, restarts and catches up. */
-  private static int allocWhenCaughtUp(PidAuthority authority) throws Exception {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return await(authority.alloc(1));
-      } catch (ExecutionException e) {
-        assertEquals(PidspaceException.Code.UNAVAILABLE, assertInstanceOf(PidspaceException.class, e.getCause()).code());
-        assertTrue(attempt < 50, "no answer after 50 tries");
-        Thread.sleep(200);
-      }
-    }
-  }
-
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private static void stop(ActorSystem<?> system) throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 }
