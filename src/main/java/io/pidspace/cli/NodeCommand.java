@@ -9,24 +9,37 @@ import akka.cluster.typed.Join;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigValue;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.http.HttpSettings;
 import io.pidspace.http.PidspaceHttp;
+import java.io.File;
 import java.net.InetSocketAddress;
+import java.net.MalformedURLException;
+import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 @Command(
     name = "node",
@@ -35,7 +48,9 @@ import picocli.CommandLine.Option;
       "Runs one node of the pid authority: a cluster member that hosts spaces, the JSON HTTP API with its "
           + "/dashboard, and on the management port the health endpoints (/alive, /ready) and Prometheus "
           + "/metrics. Alone it forms a cluster of its own; with --seed it joins one.",
-      "Config: --config FILE (default conf/application.conf when present), then -D…, then the defaults.",
+      "Config, from the top: -D…, the options below, the config file, then the defaults. The file: --config "
+          + "FILE, or -Dconfig.file=FILE (-Dconfig.resource, -Dconfig.url) as for any Akka application (not both), "
+          + "else conf/application.conf when present.",
       "Ctrl-C (or SIGTERM) leaves the cluster gracefully and stops the node."
     })
 final class NodeCommand implements Callable<Integer> {
@@ -43,8 +58,8 @@ final class NodeCommand implements Callable<Integer> {
   /** The node's lifecycle at INFO (joined, serving, leaving, left): the logback configs show this logger. */
   private static final Logger LIFECYCLE = LoggerFactory.getLogger("io.pidspace.node");
 
-  @Option(names = "--config", description = "HOCON node config. Default: conf/application.conf if it exists "
-      + "(bin/pidspace: the distribution's conf/).")
+  @Option(names = "--config", description = "HOCON node config. Default: -Dconfig.file (-Dconfig.resource, "
+      + "-Dconfig.url) when given, else conf/application.conf if it exists (bin/pidspace: the distribution's conf/).")
   Path configFile;
 
   @Option(names = "--host", description = "Address to bind and advertise. Default: 127.0.0.1.")
@@ -68,9 +83,21 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--persistence", description = "jdbc (default) or none (memory only; refuses to join other nodes).")
   String persistence;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
-    Config config = nodeConfig();
+    Loaded loaded;
+    try {
+      loaded = load(options(), configFile, System.getProperties());
+    } catch (IllegalArgumentException twoFiles) {
+      throw new ParameterException(spec.commandLine(), twoFiles.getMessage());
+    } catch (ConfigException e) {
+      System.err.println("pidspace node: cannot read the config: " + e.getMessage());
+      return 1;
+    }
+    Config config = loaded.config();
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", config);
     try {
       PidAuthority authority = PidAuthority.get(system);
@@ -84,8 +111,9 @@ final class NodeCommand implements Callable<Integer> {
       String management = "http://" + config.getString("akka.management.http.hostname") + ":"
           + config.getInt("akka.management.http.port");
       LIFECYCLE.info("pidspace {} node {} serving: HTTP API {}, dashboard {}/dashboard, health {}/ready, metrics {}/metrics, "
-          + "journal {}", PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http, http, management,
-          management, authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)");
+          + "journal {}, config {}", PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http, http, management,
+          management, authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)",
+          loaded.source());
     } catch (Exception e) {
       System.err.println("pidspace node: cannot start: " + e.getMessage());
       system.terminate();
@@ -108,7 +136,8 @@ final class NodeCommand implements Callable<Integer> {
     });
   }
 
-  Config nodeConfig() {
+  /** What the command line sets, above the config file. */
+  Map<String, Object> options() {
     Map<String, Object> options = new HashMap<>();
     if (host != null) {
       options.put("akka.remote.artery.canonical.hostname", host);
@@ -133,17 +162,105 @@ final class NodeCommand implements Callable<Integer> {
     if (persistence != null) {
       options.put("pidspace.persistence", persistence);
     }
-    // bin/pidspace names its distribution's conf/; run from a checkout, ./conf
-    Path file = configFile != null ? configFile
-        : Path.of(System.getProperty("pidspace.conf-dir", "conf"), "application.conf");
-    Config fileConfig = Files.isRegularFile(file) || configFile != null
-        ? ConfigFactory.parseFileAnySyntax(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false))
-        : ConfigFactory.empty();
+    return options;
+  }
+
+  /** This node's config, under the JVM's system properties. */
+  Config nodeConfig() {
+    return load(options(), configFile, System.getProperties()).config();
+  }
+
+  /** A node's config, and where its file came from: the files read and what named them. */
+  record Loaded(Config config, String source) {}
+
+  /** How any Akka application is told its config file (Typesafe Config's convention). */
+  private static final List<String> STANDARD = List.of("config.file", "config.resource", "config.url");
+
+  /**
+   * A node's config. From the top: {@code system} (system properties override everything, as in
+   * Typesafe Config), {@code options} (the command line), the config file, the build's
+   * app-version, pidspace-node.conf, the library defaults (reference.conf). The file is
+   * {@code configOption} (--config), else the one {@code -Dconfig.file}, {@code -Dconfig.resource}
+   * or {@code -Dconfig.url} names, as for any Akka application, else conf/application.conf under
+   * {@code -Dpidspace.conf-dir} (bin/pidspace: the distribution's conf/; else ./conf) when it exists.
+   *
+   * @throws IllegalArgumentException when two of those name a file: which one was meant is a guess
+   * @throws ConfigException when the named file cannot be read or parsed
+   */
+  static Loaded load(Map<String, Object> options, Path configOption, Properties system) {
+    List<String> named = STANDARD.stream()
+        .filter(key -> system.getProperty(key) != null)
+        .map(key -> "-D" + key + "=" + system.getProperty(key))
+        .toList();
+    if (configOption != null && !named.isEmpty()) {
+      throw new IllegalArgumentException(
+          "--config " + configOption + " and " + named.get(0) + " both name the node's config file; give one of them");
+    }
+    if (named.size() > 1) {
+      throw new IllegalArgumentException(String.join(" and ", named) + (named.size() == 2 ? " both" : " all")
+          + " name the node's config file; give one of them");
+    }
+    ConfigParseOptions mustExist = ConfigParseOptions.defaults().setAllowMissing(false);
+    Config file;
+    String namedBy;
+    if (configOption != null) {
+      file = ConfigFactory.parseFileAnySyntax(configOption.toFile(), mustExist);
+      namedBy = "--config";
+    } else if (system.getProperty("config.file") != null) {
+      file = ConfigFactory.parseFile(new File(system.getProperty("config.file")), mustExist);
+      namedBy = "-Dconfig.file";
+    } else if (system.getProperty("config.resource") != null) {
+      String resource = system.getProperty("config.resource");
+      file = ConfigFactory.parseResources(resource.startsWith("/") ? resource.substring(1) : resource, mustExist);
+      namedBy = "-Dconfig.resource";
+    } else if (system.getProperty("config.url") != null) {
+      String url = system.getProperty("config.url");
+      try {
+        file = ConfigFactory.parseURL(new URL(url), mustExist);
+      } catch (MalformedURLException e) {
+        throw new IllegalArgumentException("-Dconfig.url=" + url + " is not a URL: " + e.getMessage());
+      }
+      namedBy = "-Dconfig.url";
+    } else {
+      Path conf = Path.of(system.getProperty("pidspace.conf-dir", "conf"), "application.conf");
+      file = Files.isRegularFile(conf) ? ConfigFactory.parseFile(conf.toFile(), mustExist) : ConfigFactory.empty();
+      namedBy = "the default";
+    }
+    Config overrides = ConfigFactory.parseProperties(system,
+        ConfigParseOptions.defaults().setOriginDescription("system properties"));
+    if (Boolean.parseBoolean(system.getProperty("config.override_with_env_vars"))) {
+      overrides = overrides.withFallback(ConfigFactory.systemEnvironmentOverrides());
+    }
     // below the file: a config that sets its own app-version (e.g. a platform's release) wins
-    return ConfigFactory.load(ConfigFactory.parseMap(options)
-        .withFallback(fileConfig)
+    Config config = overrides
+        .withFallback(ConfigFactory.parseMap(options))
+        .withFallback(file)
         .withFallback(ConfigFactory.parseMap(Map.of("akka.cluster.app-version", appVersion())))
-        .withFallback(ConfigFactory.parseResources("pidspace-node.conf")));
+        .withFallback(ConfigFactory.parseResources("pidspace-node.conf"))
+        .withFallback(ConfigFactory.defaultReferenceUnresolved())
+        .resolve();
+    Set<String> sources = new LinkedHashSet<>();
+    sources(file.root(), sources);
+    return new Loaded(config, sources.isEmpty() ? "none (the defaults)" : String.join(", ", sources) + " (" + namedBy + ")");
+  }
+
+  /** Where {@code value}'s settings were read: the file itself and the ones it includes. */
+  private static void sources(ConfigValue value, Set<String> into) {
+    if (value instanceof ConfigObject object) {
+      try {
+        object.values().forEach(v -> sources(v, into));
+        return;
+      } catch (ConfigException.NotResolved mergedWithASubstitution) {
+        // its own origin says enough
+      }
+    }
+    ConfigOrigin origin = value.origin();
+    String source = origin.resource() != null ? origin.resource()
+        : origin.filename() != null ? origin.filename()
+        : origin.url() != null ? origin.url().toString() : null;
+    if (source != null) {
+      into.add(source);
+    }
   }
 
   /** Akka's app-version (rolling updates) is this build's; a development build counts as 0.0.0, Akka's default. */
