@@ -14,10 +14,12 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.http.HttpSettings;
 import io.pidspace.http.PidspaceHttp;
+import io.pidspace.space.JournalIdentity;
 import java.io.File;
 import java.net.InetSocketAddress;
 import java.net.MalformedURLException;
@@ -51,6 +53,8 @@ import picocli.CommandLine.Spec;
       "Config, from the top: -D…, the options below, the config file, then the defaults. The file: --config "
           + "FILE, or -Dconfig.file=FILE (-Dconfig.resource, -Dconfig.url) as for any Akka application (not both), "
           + "else conf/application.conf when present.",
+      "Every node of a cluster must share one journal (PostgreSQL, or an H2 TCP server): the cluster refuses a "
+          + "node whose journal is another one.",
       "Ctrl-C (or SIGTERM) leaves the cluster gracefully and stops the node."
     })
 final class NodeCommand implements Callable<Integer> {
@@ -97,11 +101,18 @@ final class NodeCommand implements Callable<Integer> {
       System.err.println("pidspace node: cannot read the config: " + e.getMessage());
       return 1;
     }
-    Config config = loaded.config();
+    Config config;
+    try {
+      // before the system exists: with seed nodes it asks to join at once, and the join check compares this
+      config = PidAuthority.withJournalIdentity(loaded.config());
+    } catch (RuntimeException e) {
+      System.err.println("pidspace node: cannot start: " + e.getMessage());
+      return 1;
+    }
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", config);
     try {
       PidAuthority authority = PidAuthority.get(system);
-      logLifecycle(system);
+      logLifecycle(system, config);
       // the API listens before /ready on the management port can say yes
       InetSocketAddress api = PidspaceHttp.bind(system, authority, HttpSettings.from(config))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
@@ -112,26 +123,58 @@ final class NodeCommand implements Callable<Integer> {
           + config.getInt("akka.management.http.port");
       LIFECYCLE.info("pidspace {} node {} serving: HTTP API {}, dashboard {}/dashboard, health {}/ready, metrics {}/metrics, "
           + "journal {}, config {}", PidspaceVersion.get(), Cluster.get(system).selfMember().address(), http, http, management,
-          management, authority.settings().durable() ? config.getString("pidspace.jdbc.url") : "none (memory only)",
-          loaded.source());
+          management, journal(config), loaded.source());
     } catch (Exception e) {
       System.err.println("pidspace node: cannot start: " + e.getMessage());
       system.terminate();
       return 1;
     }
     system.getWhenTerminated().toCompletableFuture().join(); // SIGTERM leaves the cluster gracefully
-    return 0;
+    return exitStatus(system, config);
   }
 
-  /** Joined (this member Up), leaving (coordinated shutdown begins), left (removed from the cluster). */
-  private static void logLifecycle(ActorSystem<?> system) {
+  /** The journal's URL and identity, as the start line and a refusal name it. */
+  private static String journal(Config config) {
+    String identity = config.getString(JournalIdentity.PATH);
+    return identity.isEmpty() ? "none (memory only)" : config.getString("pidspace.jdbc.url") + " (identity " + identity + ")";
+  }
+
+  /**
+   * Akka's exit status for the reason the system stopped, the one coordinated shutdown exits with
+   * ({@code reason-overrides}): answering the same keeps the JVM's status from depending on which
+   * of the two calls System.exit first.
+   */
+  private static int exitStatus(ActorSystem<?> system, Config config) {
+    String path = CoordinatedShutdown.get(system).getShutdownReason()
+        .map(reason -> ConfigUtil.joinPath(
+            "akka", "coordinated-shutdown", "reason-overrides", reason.getClass().getName(), "exit-code"))
+        .filter(config::hasPath)
+        .orElse("akka.coordinated-shutdown.exit-code");
+    return config.getInt(path);
+  }
+
+  /**
+   * Joined (this member Up), leaving (coordinated shutdown begins), left (removed from the cluster);
+   * refused at join, with what to do: the cluster logs why only on its own side.
+   */
+  private static void logLifecycle(ActorSystem<?> system, Config config) {
     akka.cluster.Cluster classic = akka.cluster.Cluster.get(system.classicSystem());
     // no member count: the state this callback sees may not list this member as Up yet
     classic.registerOnMemberUp(() -> LIFECYCLE.info("node {} joined the cluster: Up", classic.selfAddress()));
     classic.registerOnMemberRemoved(() -> LIFECYCLE.info("node {} left the cluster", classic.selfAddress()));
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "log-leaving", () -> {
-      LIFECYCLE.info("node {} leaving the cluster ({})", classic.selfAddress(),
-          CoordinatedShutdown.get(system).getShutdownReason().map(Object::toString).orElse("shutdown"));
+      CoordinatedShutdown.Reason reason = CoordinatedShutdown.get(system).getShutdownReason()
+          .orElse(CoordinatedShutdown.unknownReason());
+      if (reason == CoordinatedShutdown.incompatibleConfigurationDetectedReason()) {
+        LIFECYCLE.error("node {} was refused by the cluster at {}: its config does not match the cluster's. That "
+                + "node's log says why (\"Found incompatible settings when [{}] tried to join\"): a journal that is not "
+                + "the cluster's (this node's is {}; every node of a cluster must share one: PostgreSQL or an H2 TCP "
+                + "server), another pidspace.shift, or a volatile node. Exiting with status {}; see docs/operations.md",
+            classic.selfAddress(), String.join(", ", config.getStringList("akka.cluster.seed-nodes")),
+            classic.selfAddress(), journal(config), exitStatus(system, config));
+      } else {
+        LIFECYCLE.info("node {} leaving the cluster ({})", classic.selfAddress(), reason);
+      }
       return CompletableFuture.completedFuture(Done.getInstance());
     });
   }
