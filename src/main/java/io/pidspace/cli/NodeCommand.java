@@ -245,16 +245,20 @@ final class NodeCommand implements Callable<Integer> {
     }
     ConfigParseOptions mustExist = ConfigParseOptions.defaults().setAllowMissing(false);
     Config file;
+    String name; // first in the start line, before the files it includes
     String namedBy;
     if (configOption != null) {
       file = ConfigFactory.parseFileAnySyntax(configOption.toFile(), mustExist);
+      name = configOption.toString();
       namedBy = "--config";
     } else if (system.getProperty("config.file") != null) {
-      file = ConfigFactory.parseFile(new File(system.getProperty("config.file")), mustExist);
+      name = system.getProperty("config.file");
+      file = ConfigFactory.parseFile(new File(name), mustExist);
       namedBy = "-Dconfig.file";
     } else if (system.getProperty("config.resource") != null) {
       String resource = system.getProperty("config.resource");
-      file = ConfigFactory.parseResources(resource.startsWith("/") ? resource.substring(1) : resource, mustExist);
+      name = resource.startsWith("/") ? resource.substring(1) : resource;
+      file = ConfigFactory.parseResources(name, mustExist);
       namedBy = "-Dconfig.resource";
     } else if (system.getProperty("config.url") != null) {
       String url = system.getProperty("config.url");
@@ -263,10 +267,13 @@ final class NodeCommand implements Callable<Integer> {
       } catch (MalformedURLException e) {
         throw new IllegalArgumentException("-Dconfig.url=" + url + " is not a URL: " + e.getMessage());
       }
+      name = file.origin().filename() != null ? file.origin().filename() : url; // as its settings name it
       namedBy = "-Dconfig.url";
     } else {
       Path conf = Path.of(system.getProperty("pidspace.conf-dir", "conf"), "application.conf");
-      file = Files.isRegularFile(conf) ? ConfigFactory.parseFile(conf.toFile(), mustExist) : ConfigFactory.empty();
+      boolean there = Files.isRegularFile(conf);
+      file = there ? ConfigFactory.parseFile(conf.toFile(), mustExist) : ConfigFactory.empty();
+      name = there ? conf.toString() : null;
       namedBy = "the default";
     }
     Config overrides = ConfigFactory.parseProperties(system,
@@ -283,6 +290,9 @@ final class NodeCommand implements Callable<Integer> {
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
     Set<String> sources = new LinkedHashSet<>();
+    if (name != null) {
+      sources.add(name);
+    }
     sources(file.root(), sources);
     return new Loaded(config, sources.isEmpty() ? "none (the defaults)" : String.join(", ", sources) + " (" + namedBy + ")");
   }

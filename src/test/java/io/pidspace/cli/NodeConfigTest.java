@@ -78,11 +78,21 @@ class NodeConfigTest {
   @Test
   void load_configUrlAndConfigResource_areReadToo() {
     NodeCommand.Loaded url = load(List.of("config.url=" + Path.of("conf/postgres.conf").toUri()));
-    assertTrue(url.source().endsWith(" (-Dconfig.url)"), url.source());
+    String postgresConf = Path.of("conf/postgres.conf").toAbsolutePath().toString();
+    assertEquals(postgresConf + ", " + Path.of("conf/application.conf").toAbsolutePath() + " (-Dconfig.url)", url.source());
     assertPostgres(url.config());
     NodeCommand.Loaded resource = load(List.of("config.resource=/application-test.conf"));
     assertEquals("application-test.conf (-Dconfig.resource)", resource.source());
     assertEquals("WARNING", resource.config().getString("akka.loglevel"));
+  }
+
+  /** The file named first, then what it includes. */
+  @Test
+  void load_aFileThatIncludesOthers_isNamedFirst() {
+    assertEquals("conf/bootstrap.conf, conf/application.conf (-Dconfig.file)",
+        load(List.of("config.file=conf/bootstrap.conf")).source());
+    assertEquals("conf/kubernetes.conf, conf/postgres.conf, conf/application.conf (--config)",
+        load(List.of(), "--config", "conf/kubernetes.conf").source());
   }
 
   @Test
