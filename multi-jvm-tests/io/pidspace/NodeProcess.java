@@ -13,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
@@ -30,6 +32,8 @@ final class NodeProcess {
   final int httpPort;
   final int managementPort;
   private final List<String> args;
+  /** Environment variables of the node's JVM on top of this one's, e.g. PIDSPACE_JDBC_URL. */
+  final Map<String, String> env = new HashMap<>();
   private final Path log;
   private Process process;
 
@@ -41,8 +45,12 @@ final class NodeProcess {
     this.log = logDir.resolve(name + ".log");
     List<String> a = new ArrayList<>(List.of("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
     settings.forEach(s -> a.add("-D" + s));
-    a.addAll(List.of("-jar", System.getProperty("pidspace.jar", "target/pidspace.jar"), "node",
-        "--config", "conf/application.conf",
+    a.addAll(List.of("-jar", System.getProperty("pidspace.jar", "target/pidspace.jar"), "node"));
+    // the node refuses --config beside -Dconfig.file (or .resource, .url): which one was meant is a guess
+    if (settings.stream().noneMatch(s -> s.matches("config\\.(file|resource|url)=.*"))) {
+      a.addAll(List.of("--config", "conf/application.conf"));
+    }
+    a.addAll(List.of(
         "--port", Integer.toString(port),
         "--http-port", Integer.toString(httpPort),
         "--management-port", Integer.toString(managementPort)));
@@ -75,10 +83,11 @@ final class NodeProcess {
   }
 
   void start() throws IOException {
-    process = new ProcessBuilder(args)
+    ProcessBuilder builder = new ProcessBuilder(args)
         .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    builder.environment().putAll(env);
+    process = builder.start();
   }
 
   /** Waits until /ready says yes: the node is Up and the registry answers through the journal. */
@@ -139,6 +148,16 @@ final class NodeProcess {
   /** Waits up to {@code timeout} for the JVM to exit; whether it did. */
   boolean awaitExit(Duration timeout) throws InterruptedException {
     return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The exit status, once {@link #awaitExit} said it exited. */
+  int exitValue() {
+    return process.exitValue();
+  }
+
+  /** The log of every run of this node so far. */
+  String log() throws IOException {
+    return Files.readString(log);
   }
 
   /** How many lines of this node's log (every run of it so far) contain {@code text}. */

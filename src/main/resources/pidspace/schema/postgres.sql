@@ -34,6 +34,13 @@ CREATE TABLE IF NOT EXISTS snapshot (
     meta_payload BYTEA,
     PRIMARY KEY(persistence_id, sequence_number)
 );
+-- The journal's identity (io.pidspace.space.JournalIdentity): a random UUID, written once by the
+-- first node that uses the journal and read by every node before it joins a cluster, whose join
+-- check refuses a node on another journal. One row; never changed.
+CREATE TABLE IF NOT EXISTS journal_identity (
+    id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    identity VARCHAR(36) NOT NULL
+);
 -- The fence: an insert at or below the highest sequence number its persistence id ever stored is
 -- refused, as the key refuses the same number, so events under a snapshot can be deleted and a
 -- stale copy of a space still cannot write into the gap (akka-persistence-jdbc keeps the highest

@@ -17,6 +17,7 @@ import io.pidspace.core.PidspaceException;
 import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
+import io.pidspace.space.JournalIdentity;
 import io.pidspace.space.PidRouter;
 import io.pidspace.space.PidspaceSettings;
 import io.pidspace.space.SpaceService;
@@ -92,6 +93,9 @@ public final class PidAuthority implements Extension, AutoCloseable {
         .withFallback(standalone)
         .withFallback(ConfigFactory.defaultReferenceUnresolved())
         .resolve();
+    if (clustered(full)) {
+      full = withJournalIdentity(full); // seed nodes in config join at once: the join check needs it now
+    }
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", full);
     if (clustered(full)) {
       Cluster cluster = Cluster.get(system);
@@ -105,6 +109,20 @@ public final class PidAuthority implements Extension, AutoCloseable {
       system.terminate();
       throw e;
     }
+  }
+
+  /**
+   * {@code config} (resolved) with {@code pidspace.journal-identity} set to the identity of its
+   * journal, which the first call on a new journal makes and stores (with the journal's tables);
+   * a volatile config unchanged. Create a durable cluster's actor system with it on every node, so
+   * that the cluster refuses a node whose journal is not the cluster's (its own H2 file, another
+   * database). Blocks on the journal: call it before {@code ActorSystem.create}. {@link #start}
+   * does it by itself.
+   *
+   * @throws PidspaceException {@code unavailable}, naming the journal, when it cannot be read
+   */
+  public static Config withJournalIdentity(Config config) {
+    return JournalIdentity.configure(config);
   }
 
   private PidAuthority(ActorSystem<?> system) {

@@ -62,6 +62,10 @@ public final class SpaceService {
     if (settings.durable()) {
       H2Compaction.start(system, system.settings().config());
     }
+    if (settings.durable() && clustered && system.settings().config().getString(JournalIdentity.PATH).isEmpty()) {
+      system.log().warn("{} is not set: the cluster cannot refuse a node whose journal is not this one's. Create the "
+          + "actor system with PidAuthority.withJournalIdentity(config)", JournalIdentity.PATH);
+    }
     SpaceRefs spaces = clustered ? SpaceRefs.sharded(system, settings) : SpaceRefs.local(system, settings);
     Behavior<SpaceRegistry.Command> registryBehavior =
         SpaceRegistry.create(settings, spaces, settings.durable() ? () -> journaledSpaces(system) : null);
