@@ -103,6 +103,9 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
       onProbed(probed);
       return Behaviors.same();
     }
+    if (msg == PidSpace.Passivate.INSTANCE && phase == Phase.BROKEN) {
+      return Behaviors.stopped(); // nothing to store; sharding's buffered requests reach the next incarnation at once
+    }
     if (msg instanceof PidSpace.Run run) {
       if (phase == Phase.BROKEN) {
         run.replyTo().tell(refusedAll(run));
