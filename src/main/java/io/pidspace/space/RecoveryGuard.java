@@ -37,6 +37,7 @@ import java.util.function.Function;
  * keeps retrying the recovery with backoff: a repaired space serves again by itself.
  * (Otherwise the stashed runs went down with the failed incarnation, unanswered, and every
  * caller waited out its ask.) Registry commands always go through: the registry retries them.
+ * A stop ({@link PidSpace.Passivate}) stops a broken space here at once: it has nothing to store.
  *
  * <p>The space's signal handlers tell it what happened ({@link #recovered}, {@link #restarting},
  * {@link #recoveryFailed}); all of it runs on the space's own thread. Once recovered, a message
@@ -75,6 +76,7 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
   private long unappliedEventSequenceNr;
   private Throwable lastFailure;
   private boolean probing;
+  private boolean passivating; // a stop came while it recovered
 
   private RecoveryGuard(ActorContext<PidSpace.Command> context, PidspaceSettings settings, int space,
       String persistenceId) {
@@ -103,8 +105,14 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
       onProbed(probed);
       return Behaviors.same();
     }
-    if (msg == PidSpace.Passivate.INSTANCE && phase == Phase.BROKEN) {
-      return Behaviors.stopped(); // nothing to store; sharding's buffered requests reach the next incarnation at once
+    if (msg == PidSpace.Passivate.INSTANCE) {
+      if (phase == Phase.BROKEN) {
+        // Nothing to store: no incarnation has recovered since its last write. Passed on, the
+        // stop would wait in the space's stash for a recovery that does not come (a rebalance's
+        // handoff, a node's leave, a plain space's shutdown would wait out their timeouts).
+        return Behaviors.stopped();
+      }
+      passivating = true; // the space stores and stops once recovered; if it fails, this stops it
     }
     if (msg instanceof PidSpace.Run run) {
       if (phase == Phase.BROKEN) {
@@ -134,6 +142,7 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
     }
     phase = Phase.READY;
     lastFailure = null;
+    passivating = false; // the space has the stop stashed and acts on it itself
     forwarded.clear();
     refusal = null;
     refused = null;
@@ -250,6 +259,10 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
       answered.add(run);
     }
     forwarded.clear();
+    if (passivating) {
+      passivating = false;
+      context.getSelf().tell(PidSpace.Passivate.INSTANCE); // stopped here, now that it is broken
+    }
   }
 
   private PidSpace.Outcomes refusedAll(PidSpace.Run run) {
