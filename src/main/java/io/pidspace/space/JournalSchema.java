@@ -39,6 +39,9 @@ final class JournalSchema {
     }
   }
 
+  /** PostgreSQL's advisory lock key that serializes the DDL of nodes starting at once. */
+  private static final long DDL_LOCK = 0x7069647370616365L; // "pidspace"
+
   private static void run(Config config) {
     Config jdbc = config.getConfig("pidspace.jdbc");
     String url = jdbc.getString("url");
@@ -46,6 +49,11 @@ final class JournalSchema {
     DriverManager.setLoginTimeout(10);
     try (Connection connection = DriverManager.getConnection(url, jdbc.getString("user"), jdbc.getString("password"));
         Statement statement = connection.createStatement()) {
+      if (url.startsWith("jdbc:postgresql:")) {
+        // one node at a time: PostgreSQL's "if not exists" races with itself (a duplicate type);
+        // the lock ends with the connection
+        statement.execute("SELECT pg_advisory_lock(" + DDL_LOCK + ")");
+      }
       for (String sql : statements(ddl)) {
         statement.execute(sql);
       }

@@ -83,7 +83,8 @@ public record PidspaceSettings(
   /**
    * Durable spaces and the registry: a snapshot every {@code snapshot-every} events, the two
    * newest kept, and the events under the older one deleted, so a journal's size levels off
-   * (at most about three times {@code snapshot-every} rows a persistence id) and a space whose
+   * (about three times {@code snapshot-every} rows a persistence id, four while Akka skips a
+   * deletion that overlaps the one before) and a space whose
    * newest snapshot is unreadable can still recover from the older one and the events since
    * (docs/operations.md). The fence against a stale copy does not need the deleted rows
    * ({@link JournalFence}).

@@ -158,8 +158,14 @@ class DurableSpaceTest {
     }
     SpaceStats before = await(authority.stats(1));
     assertEquals(1_000_000, before.allocated());
-    long rows = eventRows(url, "PidSpace|1"); // 101 stored; the newest deletion may still be under way
-    assertTrue(rows <= 3 * 20 + 1, rows + " events kept: those under the older of the two newest snapshots are deleted");
+    // 101 stored; those under the older of the two newest snapshots are deleted a while after.
+    // Akka skips a snapshot's deletion while the one before is under way (the next catches up),
+    // so one or two deletions may not have run when the allocs stop: 61-81 rows stay.
+    for (int attempt = 0; eventRows(url, "PidSpace|1") > 4 * 20 + 1; attempt++) {
+      assertTrue(attempt < 300, eventRows(url, "PidSpace|1") + " events kept after 30 s: those under the older of "
+          + "the two newest snapshots are never deleted");
+      Thread.sleep(100);
+    }
     stop(first);
 
     ActorSystem<Void> second = start(url, settings);
