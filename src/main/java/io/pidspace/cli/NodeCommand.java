@@ -1,11 +1,13 @@
 package io.pidspace.cli;
 
 import akka.Done;
+import akka.actor.AddressFromURIString;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.cluster.typed.JoinSeedNodes;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
@@ -16,6 +18,7 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.http.HttpSettings;
 import io.pidspace.http.PidspaceHttp;
@@ -103,13 +106,15 @@ final class NodeCommand implements Callable<Integer> {
     }
     Config config;
     try {
-      // before the system exists: with seed nodes it asks to join at once, and the join check compares this
+      // before the system exists: the join check compares it
       config = PidAuthority.withJournalIdentity(loaded.config());
     } catch (RuntimeException e) {
       System.err.println("pidspace node: cannot start: " + e.getMessage());
       return 1;
     }
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace", config);
+    // seed nodes are joined by join() below, not at start: a refusal must find its log task registered
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "pidspace",
+        config.withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(List.of())));
     try {
       PidAuthority authority = PidAuthority.get(system);
       logLifecycle(system, config);
@@ -322,15 +327,15 @@ final class NodeCommand implements Callable<Integer> {
     return Character.isDigit(v.charAt(0)) ? v : "0.0.0";
   }
 
-  /** Static seed nodes join by themselves; with none, bootstrap (when configured) or this node alone. */
+  /** The seed nodes when there are some; with none, bootstrap (when configured) or this node alone. */
   private static void join(ActorSystem<?> system, Config config) {
-    if (!config.getStringList("akka.cluster.seed-nodes").isEmpty()) {
-      return;
-    }
-    if (config.getBoolean("pidspace.node.bootstrap")) {
+    Cluster cluster = Cluster.get(system);
+    List<String> seeds = config.getStringList("akka.cluster.seed-nodes");
+    if (!seeds.isEmpty()) {
+      cluster.manager().tell(new JoinSeedNodes(seeds.stream().map(AddressFromURIString::parse).toList()));
+    } else if (config.getBoolean("pidspace.node.bootstrap")) {
       ClusterBootstrap.get(system).start();
     } else {
-      Cluster cluster = Cluster.get(system);
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
     }
   }
