@@ -81,7 +81,12 @@ final class ApiServer {
   /** The longest header name: akka-http's limit, longer than any header HTTP defines. */
   private static final int MAX_HEADER_NAME = 64;
 
-  private static final String IMPORT = "/v1/spaces:import";
+  /** The one route whose body may be larger than {@code max-body}: {@link HttpSettings#MAX_IMPORT_BODY}. */
+  static final String IMPORT_PATH = "/v1/spaces:import";
+
+  /** The answer when a request takes longer than {@code request-timeout}. */
+  static final ApiError REQUEST_TIMEOUT = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+      "the node did not answer within pidspace.http.server.request-timeout");
 
   /** A request read whole: its head as Netty parsed it and its body. */
   record Request(HttpRequest head, byte[] body) {}
@@ -253,8 +258,8 @@ final class ApiServer {
       head = request;
       body = new ByteArrayOutputStream(0);
       boolean importing = request.method().equals(HttpMethod.POST)
-          && (request.uri().equals(IMPORT) || request.uri().startsWith(IMPORT + "?"));
-      maxBody = importing ? PidspaceRoutes.MAX_IMPORT_BODY : limits.maxBody();
+          && (request.uri().equals(IMPORT_PATH) || request.uri().startsWith(IMPORT_PATH + "?"));
+      maxBody = importing ? HttpSettings.MAX_IMPORT_BODY : limits.maxBody();
       if (HttpUtil.getContentLength(request, 0L) > maxBody) {
         end(refusal(ApiError.bodyTooLarge(maxBody)));
         return;
@@ -388,7 +393,7 @@ final class ApiServer {
       } catch (RuntimeException | StackOverflowError failed) {
         response = CompletableFuture.failedFuture(failed);
       }
-      requestTimer = context.executor().schedule(() -> finish(turn, HttpBridge.toNetty(PidspaceRoutes.REQUEST_TIMEOUT), keepAlive),
+      requestTimer = context.executor().schedule(() -> finish(turn, refusal(REQUEST_TIMEOUT), keepAlive),
           limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
       response.whenComplete((answered, failure) -> {
         FullHttpResponse out = failure == null ? answered : internalError(failure);
