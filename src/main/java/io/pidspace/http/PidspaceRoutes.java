@@ -70,7 +70,7 @@ final class PidspaceRoutes extends AllDirectives {
 
   /** {@link #route()} on akka-http's own server, whose request-timeout answers as the API does. */
   Route routeForAkkaHttp() {
-    return withRequestTimeoutResponse(request -> ApiServer.REQUEST_TIMEOUT.response(), this::route);
+    return withRequestTimeoutResponse(request -> ServerRefusals.REQUEST_TIMEOUT.response(), this::route);
   }
 
   private Route spaceRoutes() {
