@@ -20,11 +20,12 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The {@code /v1} routes over a {@link PidAuthority} (docs/http.md): each matches its request,
- * has the codec ({@link ApiJson}) read it, asks the authority and has the codec write the answer. Every
- * request is answered from the authority's CompletionStage, never by blocking; every failure, a
- * route that does not exist included, answers with a JSON {@code {"error": code, "message": …}}
- * body that names the rule the request broke, never a value it sent.
+ * The {@code /v1} routes over a {@link PidAuthority} (docs/http.md): each matches its request, has
+ * the codec ({@link ApiJson}) read it, asks the authority and has the codec write the answer.
+ * Every request is answered from the authority's CompletionStage, never by blocking; every
+ * failure, a route that does not exist included, answers with a JSON
+ * {@code {"error": code, "message": …}} body that names the rule the request broke, never a value
+ * it sent.
  */
 final class PidspaceRoutes extends AllDirectives {
 
