@@ -1,8 +1,6 @@
 package io.pidspace.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.util.Arrays;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
@@ -16,8 +14,7 @@ final class FreeCommand extends ClientCommand {
 
   @Override
   int run(ApiClient api) throws ApiClient.NoAnswer {
-    String body = Arrays.stream(pids).mapToObj(String::valueOf).collect(Collectors.joining(", ", "{\"pids\": [", "]}"));
-    ApiClient.Answer answer = api.post("/v1/pids:free", body);
+    ApiClient.Answer answer = api.post("/v1/pids:free", Json.object("pids", pids));
     int status = print(answer, result -> {
       StringBuilder freed = new StringBuilder();
       for (JsonNode pid : result.get("freed")) {

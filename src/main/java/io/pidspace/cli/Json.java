@@ -2,10 +2,14 @@ package io.pidspace.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.RawValue;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Request bodies of the client commands, written by Jackson (never by string concatenation of user input). */
+/**
+ * Request bodies of the client commands, all written by Jackson (never by string concatenation of
+ * user input); only a document to import goes as it is ({@link #raw}), for the node to check.
+ */
 final class Json {
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -25,5 +29,10 @@ final class Json {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** A value written as it is: JSON the node is to check, not this client. */
+  static RawValue raw(String json) {
+    return new RawValue(json);
   }
 }

@@ -199,18 +199,18 @@ final class Replay {
     return value;
   }
 
+  /** What failed, without the CompletionException a stage wraps it in. */
+  private static Throwable cause(Throwable e) {
+    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+  }
+
   private static PidspaceException unwrap(Throwable e) {
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    return cause instanceof PidspaceException p ? p : null;
+    return cause(e) instanceof PidspaceException p ? p : null;
   }
 
   private static String describe(Throwable e) {
     PidspaceException refusal = unwrap(e);
-    if (refusal != null) {
-      return "error: " + refusal.code().wire() + ": " + refusal.getMessage();
-    }
-    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-    return "error: " + cause;
+    return refusal != null ? "error: " + refusal.code().wire() + ": " + refusal.getMessage() : "error: " + cause(e);
   }
 
   /** Writes answers in command order; flushes whenever the next answer is not ready yet. */

@@ -36,14 +36,7 @@ final class SpacesCommand extends ClientCommand {
 
     @Override
     int run(ApiClient api) throws ApiClient.NoAnswer {
-      StringBuilder body = new StringBuilder("{");
-      if (id != null) {
-        body.append("\"id\": ").append(id);
-      }
-      if (pidMax != null) {
-        body.append(id != null ? ", " : "").append("\"pidMax\": ").append(pidMax);
-      }
-      return print(api.post("/v1/spaces", body.append('}').toString()), space ->
+      return print(api.post("/v1/spaces", Json.object("id", id, "pidMax", pidMax)), space ->
           "created space " + space.get("id").asInt() + " (pid_max " + space.get("pidMax").asInt() + ")");
     }
   }
@@ -107,8 +100,7 @@ final class SpacesCommand extends ClientCommand {
         return 1;
       }
       // the document goes as it is: the node checks all of it
-      String body = "{" + (id != null ? "\"id\": " + id + ", " : "") + "\"document\": " + document.strip() + "}";
-      return print(api.post("/v1/spaces:import", body), space ->
+      return print(api.post("/v1/spaces:import", Json.object("id", id, "document", Json.raw(document.strip()))), space ->
           "imported space " + space.get("id").asInt() + " (pid_max " + space.get("pidMax").asInt() + ", "
               + space.get("allocated").asInt() + " allocated)");
     }

@@ -1,8 +1,6 @@
 package io.pidspace.cli;
 
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
+import io.pidspace.core.Durations;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.storm.HtmlReport;
 import io.pidspace.storm.Progress;
@@ -40,7 +38,7 @@ import picocli.CommandLine.Option;
       "--clock real drives pidspace's actors and measures throughput and latency; --clock virtual simulates "
           + "hours of the allocator core in seconds and answers capacity questions. On a terminal a progress bar "
           + "goes to stderr; the summary goes to stdout (to stderr with --json -). Ctrl-C stops the storm and "
-          + "prints the summary of what ran. Durations read like 500ms, 15s, 10m, 2h.",
+          + "prints the summary of what ran. A duration is a whole number and ms, s, m or h: 500ms, 15s, 10m, 2h.",
     })
 public final class StormCommand implements Callable<Integer> {
 
@@ -270,15 +268,18 @@ public final class StormCommand implements Callable<Integer> {
     };
   }
 
-  /** A duration as Akka's config writes it (500ms, 15s, 2m, 1h), in seconds. */
+  /**
+   * A duration of {@link Durations}, in seconds. A sign is taken too, so that StormOptions refuses
+   * a negative one by its value rather than as no duration at all.
+   */
   static final class Seconds implements CommandLine.ITypeConverter<Double> {
     @Override
     public Double convert(String text) {
-      try {
-        return ConfigFactory.empty().withValue("d", ConfigValueFactory.fromAnyRef(text)).getDuration("d").toNanos() / 1e9;
-      } catch (ConfigException e) {
-        throw new CommandLine.TypeConversionException("'" + text + "' is not a duration such as 500ms, 15s, 10m or 2h");
-      }
+      boolean negative = text.startsWith("-");
+      return Durations.parse(negative ? text.substring(1) : text)
+          .map(d -> (negative ? -1 : 1) * (d.getSeconds() + d.getNano() / 1e9))
+          .orElseThrow(() -> new CommandLine.TypeConversionException(
+              "'" + text + "' is not a duration such as 500ms, 15s, 10m or 2h"));
     }
   }
 }

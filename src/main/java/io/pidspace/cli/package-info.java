@@ -1,5 +1,5 @@
 /**
- * The command line: {@code node}, {@code storm}, {@code replay} and the HTTP client commands, on
- * picocli. The top layer: may use every other package.
+ * The {@code pidspace} command ({@code Main}, picocli): a node, the trace replay, the storm, and
+ * the client commands over the HTTP API. It may use every package below it.
  */
 package io.pidspace.cli;

@@ -3,13 +3,9 @@ package io.pidspace.http;
 import akka.Done;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
-import akka.http.javadsl.model.HttpMethods;
-import akka.http.javadsl.model.StatusCodes;
-import akka.http.javadsl.model.headers.Allow;
 import com.typesafe.config.Config;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -25,7 +21,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -38,8 +33,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
@@ -50,7 +43,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -78,10 +70,9 @@ final class ApiServer {
   private static final int MAX_WAITING = 256;
   /** How long a refused connection still takes the rest of what its client sends, so the refusal is read, not reset. */
   private static final long LINGER_MILLIS = 5_000;
-  /** The longest header name: akka-http's limit, longer than any header HTTP defines. */
-  private static final int MAX_HEADER_NAME = 64;
 
-  private static final String IMPORT = "/v1/spaces:import";
+  /** The one route whose body may be larger than {@code max-body}: {@link HttpSettings#MAX_IMPORT_BODY}. */
+  static final String IMPORT_PATH = "/v1/spaces:import";
 
   /** A request read whole: its head as Netty parsed it and its body. */
   record Request(HttpRequest head, byte[] body) {}
@@ -183,21 +174,18 @@ final class ApiServer {
     return done;
   }
 
-  private static final ApiError SHUTTING_DOWN = new ApiError(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-      "the node is shutting down; ask another node");
-
   /** What a client answered from one of {@link ApiError}'s JSON errors gets, then the connection ends. */
   private static FullHttpResponse refusal(ApiError error) {
     return HttpBridge.toNetty(error.response());
   }
 
+  /** A request's answer still to be made, and whether its connection stays open after it. */
+  private record Turn(Supplier<CompletionStage<FullHttpResponse>> answer, boolean keepAlive) {}
+
   /**
    * One connection's requests, on its event loop: read whole, then handled one at a time, so
    * answers leave in the order their requests came (a client may pipeline).
    */
-  /** A request's answer still to be made, and whether its connection stays open after it. */
-  private record Turn(Supplier<CompletionStage<FullHttpResponse>> answer, boolean keepAlive) {}
-
   private final class Connection extends ChannelInboundHandlerAdapter {
 
     /** Answered in turn after the current one; a refusal ends the queue and the connection. */
@@ -239,22 +227,21 @@ final class ApiServer {
 
     /** A request's head: refused at once when it breaks a rule, else its body is read. */
     private void begin(HttpRequest request) {
-      FullHttpResponse refused = refusedHead(request);
+      akka.http.javadsl.model.HttpResponse refused = ServerRefusals.ofHead(request, limits, maxBody);
       if (refused != null) {
-        end(refused);
+        end(HttpBridge.toNetty(refused));
         return;
       }
       String expect = request.headers().get(HttpHeaderNames.EXPECT);
       if (expect != null && !expect.equalsIgnoreCase("100-continue")) {
-        end(refusal(new ApiError(StatusCodes.EXPECTATION_FAILED, "expectation-failed",
-            "the only expectation this API meets is Expect: 100-continue")));
+        end(refusal(ServerRefusals.EXPECTATION_FAILED));
         return;
       }
       head = request;
       body = new ByteArrayOutputStream(0);
       boolean importing = request.method().equals(HttpMethod.POST)
-          && (request.uri().equals(IMPORT) || request.uri().startsWith(IMPORT + "?"));
-      maxBody = importing ? PidspaceRoutes.MAX_IMPORT_BODY : limits.maxBody();
+          && (request.uri().equals(IMPORT_PATH) || request.uri().startsWith(IMPORT_PATH + "?"));
+      maxBody = importing ? HttpSettings.MAX_IMPORT_BODY : limits.maxBody();
       if (HttpUtil.getContentLength(request, 0L) > maxBody) {
         end(refusal(ApiError.bodyTooLarge(maxBody)));
         return;
@@ -270,7 +257,7 @@ final class ApiServer {
 
     private void append(HttpContent content) {
       if (content.decoderResult().isFailure()) {
-        end(refusal(parseError(content.decoderResult().cause())));
+        end(refusal(ServerRefusals.ofParse(content.decoderResult().cause(), limits, maxBody)));
         return;
       }
       ByteBuf bytes = content.content();
@@ -291,63 +278,6 @@ final class ApiServer {
       }
     }
 
-    /** The answer that refuses a head before its body is read, or null. */
-    private FullHttpResponse refusedHead(HttpRequest request) {
-      if (request.decoderResult().isFailure()) {
-        return refusal(parseError(request.decoderResult().cause()));
-      }
-      HttpVersion version = request.protocolVersion();
-      if (version != HttpVersion.HTTP_1_1 && version != HttpVersion.HTTP_1_0) {
-        return refusal(badHttp());
-      }
-      if (HttpMethods.lookup(request.method().name()).isEmpty()) {
-        return HttpBridge.toNetty(new ApiError(StatusCodes.METHOD_NOT_ALLOWED, "method-not-allowed",
-            "unknown HTTP method; this API takes GET, POST, PATCH and DELETE").response()
-            .addHeader(Allow.create(HttpMethods.GET, HttpMethods.POST, HttpMethods.DELETE)));
-      }
-      if (request.uri().length() > limits.maxUriLength()) {
-        return refusal(uriTooLong());
-      }
-      if (request.headers().size() > limits.maxHeaderCount()) {
-        return refusal(headersTooLarge());
-      }
-      for (Map.Entry<String, String> header : request.headers()) {
-        if (header.getKey().length() > MAX_HEADER_NAME || header.getValue().length() > limits.maxHeaderValueLength()) {
-          return refusal(headersTooLarge());
-        }
-      }
-      return null;
-    }
-
-    private ApiError parseError(Throwable cause) {
-      if (cause instanceof TooLongHttpLineException) {
-        return uriTooLong();
-      }
-      if (cause instanceof TooLongHttpHeaderException) {
-        return headersTooLarge();
-      }
-      if (cause instanceof TooLongFrameException) {
-        return ApiError.bodyTooLarge(maxBody);
-      }
-      return badHttp();
-    }
-
-    private ApiError uriTooLong() {
-      return new ApiError(StatusCodes.URI_TOO_LONG, "uri-too-long",
-          "the request target is longer than " + limits.maxUriLength() + " characters");
-    }
-
-    private ApiError headersTooLarge() {
-      return new ApiError(StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "headers-too-large",
-          "a request may have at most " + limits.maxHeaderCount() + " headers of at most "
-              + limits.maxHeaderValueLength() + " characters");
-    }
-
-    private static ApiError badHttp() {
-      return new ApiError(StatusCodes.BAD_REQUEST, "bad-request",
-          "the request is not valid HTTP/1.1 or breaks a limit of pidspace.http.server.parsing");
-    }
-
     /** Answers {@code refused} after the answers before it, then closes; nothing more is read. */
     private void end(FullHttpResponse refused) {
       if (ending) {
@@ -365,8 +295,7 @@ final class ApiServer {
     private void queue(Supplier<CompletionStage<FullHttpResponse>> answer, boolean keepAlive) {
       if (busy || !waiting.isEmpty()) {
         if (waiting.size() >= MAX_WAITING && !ending) { // a read decoded past MAX_PIPELINED
-          end(refusal(new ApiError(StatusCodes.BAD_REQUEST, "bad-request",
-              "a connection may have at most " + MAX_WAITING + " requests waiting for their answers")));
+          end(refusal(ServerRefusals.tooManyWaiting(MAX_WAITING)));
           return;
         }
         waiting.add(new Turn(answer, keepAlive));
@@ -384,11 +313,11 @@ final class ApiServer {
       inFlight.incrementAndGet();
       CompletionStage<FullHttpResponse> response;
       try {
-        response = stopping ? CompletableFuture.completedFuture(refusal(SHUTTING_DOWN)) : answer.get();
+        response = stopping ? CompletableFuture.completedFuture(refusal(ServerRefusals.SHUTTING_DOWN)) : answer.get();
       } catch (RuntimeException | StackOverflowError failed) {
         response = CompletableFuture.failedFuture(failed);
       }
-      requestTimer = context.executor().schedule(() -> finish(turn, HttpBridge.toNetty(PidspaceRoutes.REQUEST_TIMEOUT), keepAlive),
+      requestTimer = context.executor().schedule(() -> finish(turn, refusal(ServerRefusals.REQUEST_TIMEOUT), keepAlive),
           limits.requestTimeout().toMillis(), TimeUnit.MILLISECONDS);
       response.whenComplete((answered, failure) -> {
         FullHttpResponse out = failure == null ? answered : internalError(failure);

@@ -12,15 +12,12 @@ import akka.http.javadsl.model.RequestEntity;
 import akka.http.javadsl.model.Uri;
 import akka.http.javadsl.model.headers.RawHeader;
 import akka.stream.Materializer;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,9 +27,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Requests of {@link ApiServer} as akka-http's model and akka-http's answers as Netty's, so the
- * routes ({@link PidspaceRoutes#route()}) serve the API on the Netty server as they do on
- * akka-http's own.
+ * Netty's requests as akka-http's model and akka-http's answers as Netty's, so the akka-http
+ * routes serve the API on the Netty server as they do on akka-http's own.
  */
 final class HttpBridge {
 
@@ -43,8 +39,7 @@ final class HttpBridge {
   private HttpBridge() {}
 
   /** The request in akka-http's model; a target that is not a valid URI is a bad request. */
-  static akka.http.javadsl.model.HttpRequest toAkka(ApiServer.Request request) {
-    io.netty.handler.codec.http.HttpRequest head = request.head();
+  static akka.http.javadsl.model.HttpRequest toAkka(io.netty.handler.codec.http.HttpRequest head, byte[] body) {
     Uri uri;
     try {
       if (!head.uri().startsWith("/")) { // the API takes a path, not "*" or a whole URI
@@ -62,8 +57,8 @@ final class HttpBridge {
       }
     }
     String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
-    RequestEntity entity = type == null && request.body().length == 0 ? HttpEntities.EMPTY
-        : HttpEntities.create(contentType(type), request.body());
+    RequestEntity entity = type == null && body.length == 0 ? HttpEntities.EMPTY
+        : HttpEntities.create(contentType(type), body);
     try {
       return akka.http.javadsl.model.HttpRequest.create()
           .withMethod(HttpMethods.lookup(head.method().name()).orElseThrow())
@@ -96,26 +91,6 @@ final class HttpBridge {
     }
     return ContentTypes.APPLICATION_OCTET_STREAM;
   }
-
-  /** {@code {"pids": [..]}}, 200: what {@code ApiJson.Pids} is as JSON, written without a mapper on the hot path. */
-  static FullHttpResponse pids(int[] pids) {
-    ByteBuf body = Unpooled.buffer(11 + pids.length * 11);
-    body.writeBytes(PIDS_OPEN);
-    for (int i = 0; i < pids.length; i++) {
-      if (i > 0) {
-        body.writeByte(',');
-      }
-      body.writeCharSequence(Integer.toString(pids[i]), StandardCharsets.US_ASCII);
-    }
-    body.writeBytes(PIDS_CLOSE);
-    FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
-    out.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-    return out;
-  }
-
-  private static final byte[] PIDS_OPEN = "{\"pids\":[".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] PIDS_CLOSE = "]}".getBytes(StandardCharsets.US_ASCII);
 
   /** The answer in Netty's model, its entity read whole first if it is a stream. */
   static CompletionStage<FullHttpResponse> toNetty(HttpResponse response, Materializer materializer, Duration within) {

@@ -17,6 +17,13 @@ public record HttpSettings(
   /** The {@code body-timeout} of reference.conf. */
   public static final Duration DEFAULT_BODY_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * The largest body of {@code POST /v1/spaces:import}, whatever {@code max-body} says: a
+   * document of a whole 4,194,304-vpid space takes at most about 700 KB of base64 bitmap, the rest
+   * is its holds.
+   */
+  static final long MAX_IMPORT_BODY = 8L << 20;
+
   public HttpSettings {
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("pidspace.http.port " + port + " is outside 0..65535");

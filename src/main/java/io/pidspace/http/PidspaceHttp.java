@@ -23,7 +23,7 @@ public final class PidspaceHttp {
   public static CompletionStage<InetSocketAddress> bind(ActorSystem<?> system, PidAuthority authority, HttpSettings settings) {
     ApiServer.Limits limits = ApiServer.Limits.from(system.settings().config(), settings);
     return ApiServer.bind(system, settings.interfaceName(), settings.port(), limits, settings.terminationDeadline(),
-        new PidspaceRoutes(authority, settings).handler(system, limits.requestTimeout()));
+        new ApiHandler(new PidspaceRoutes(authority, settings), system, limits.requestTimeout()));
   }
 
   /**

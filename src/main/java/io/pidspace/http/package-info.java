@@ -1,6 +1,7 @@
 /**
- * The JSON HTTP API, the dashboard and {@code /metrics} over the facade: routes, request decoding
- * with bounded sizes, errors as answers. Uses {@code api}, {@code core}, {@code metrics} and the
- * few {@code space} types a node reports.
+ * The JSON HTTP API of a node: the Netty server ({@code ApiServer}), the routes, the codec
+ * ({@code ApiJson} over {@code RequestReader}), the token check, the request metrics, the dashboard
+ * and {@code /metrics}. It uses {@code api}, {@code core} and {@code metrics} ({@code MetricsRoute}
+ * also reads {@code space}), never {@code storm} or {@code cli}.
  */
 package io.pidspace.http;

@@ -438,7 +438,7 @@ class HttpApiTest {
   }
 
   /**
-   * A node answers an alloc without a body ahead of its route tree (PidspaceRoutes.handler): the
+   * A node answers an alloc without a body ahead of its route tree (ApiHandler): the
    * same requests, sent to it and to the route alone, get the same answers.
    */
   @Test
