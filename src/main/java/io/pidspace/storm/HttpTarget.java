@@ -4,36 +4,34 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.core.PidspaceException;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
  * A running cluster as a storm target: every call is a request to one of its nodes' HTTP API
- * (round robin over {@code --url}), sent asynchronously so forkers never block.
+ * (round robin over {@code --url}), sent asynchronously so forkers never block, each node's on
+ * its {@link NodeClient}.
  */
 final class HttpTarget implements StormTarget {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   /** Requests in flight at once: the rest wait their turn here rather than open a connection each. */
   private static final int MAX_IN_FLIGHT = 64;
 
   private final List<String> urls;
-  private final String token;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
+  private final List<NodeClient> nodes = new ArrayList<>();
   private final AtomicInteger next = new AtomicInteger();
   private final AtomicInteger inFlight = new AtomicInteger();
   private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
@@ -41,19 +39,37 @@ final class HttpTarget implements StormTarget {
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
   HttpTarget(List<String> urls, String token) {
     this.urls = urls.stream().map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u).toList();
-    this.token = token == null ? "" : token;
-    for (String url : this.urls) {
-      try {
-        HttpResponse<String> r = http.send(request(url, "GET", "/v1/spaces", null), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-          throw new IOException("it answered HTTP " + r.statusCode());
-        }
-      } catch (IOException | IllegalArgumentException e) {
-        throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + e.getMessage());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw PidspaceException.badRequest("interrupted while checking " + url);
+    try {
+      for (String url : this.urls) {
+        nodes.add(check(url, token == null ? "" : token));
       }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private static NodeClient check(String url, String token) {
+    NodeClient node;
+    try {
+      node = new NodeClient(url, token, CONNECT_TIMEOUT, TIMEOUT);
+    } catch (IllegalArgumentException e) {
+      throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + e.getMessage());
+    }
+    try {
+      NodeClient.Response r = node.send("GET", "/v1/spaces", null).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      if (r.status() != 200) {
+        throw new IOException("it answered HTTP " + r.status());
+      }
+      return node;
+    } catch (IOException | ExecutionException | TimeoutException e) {
+      node.close();
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + cause.getMessage());
+    } catch (InterruptedException e) {
+      node.close();
+      Thread.currentThread().interrupt();
+      throw PidspaceException.badRequest("interrupted while checking " + url);
     }
   }
 
@@ -83,7 +99,9 @@ final class HttpTarget implements StormTarget {
   }
 
   @Override
-  public void close() {}
+  public void close() {
+    nodes.forEach(NodeClient::close);
+  }
 
   private <T> CompletionStage<T> call(String method, String path, String body, Function<JsonNode, T> answer) {
     CompletableFuture<T> result = new CompletableFuture<>();
@@ -111,8 +129,9 @@ final class HttpTarget implements StormTarget {
   }
 
   private <T> void send(String method, String path, String body, Function<JsonNode, T> answer, CompletableFuture<T> result) {
-    String url = urls.get(Math.floorMod(next.getAndIncrement(), urls.size()));
-    http.sendAsync(request(url, method, path, body), HttpResponse.BodyHandlers.ofString())
+    int node = Math.floorMod(next.getAndIncrement(), urls.size());
+    String url = urls.get(node);
+    nodes.get(node).send(method, path, body)
         .whenComplete((r, failure) -> {
           inFlight.decrementAndGet();
           drain();
@@ -122,9 +141,9 @@ final class HttpTarget implements StormTarget {
             return;
           }
           JsonNode json = parse(r.body());
-          if (r.statusCode() / 100 != 2) {
+          if (r.status() / 100 != 2) {
             result.completeExceptionally(PidspaceException.fromWire(
-                json.path("error").asText("http-" + r.statusCode()) + ": " + json.path("message").asText(r.body())));
+                json.path("error").asText("http-" + r.status()) + ": " + json.path("message").asText(r.body())));
           } else {
             try {
               result.complete(answer.apply(json));
@@ -133,15 +152,6 @@ final class HttpTarget implements StormTarget {
             }
           }
         });
-  }
-
-  private HttpRequest request(String url, String method, String path, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(TIMEOUT)
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-    if (!token.isEmpty()) {
-      b.header("Authorization", "Bearer " + token);
-    }
-    return b.header("Content-Type", "application/json").build();
   }
 
   private static JsonNode parse(String body) {
