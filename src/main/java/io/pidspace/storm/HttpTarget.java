@@ -22,7 +22,7 @@ import java.util.function.Function;
  * (round robin over {@code --url}), sent asynchronously on that node's {@link NodeClient} so
  * forkers never block.
  *
- * <p>At most {@link #MAX_IN_FLIGHT} requests are in flight; what arrives meanwhile waits, and
+ * <p>At most {@link #MAX_IN_FLIGHT} requests a node are in flight, in all; what arrives meanwhile waits, and
  * leaves batched, as an agent that serves many processes would send it: the allocs waiting for
  * one space as one {@code POST /v1/spaces/{id}/pids?count=N}, the frees waiting as one {@code
  * POST /v1/pids:free}. Nothing waits for a batch to fill: a lone request leaves as soon as a
@@ -33,7 +33,7 @@ final class HttpTarget implements StormTarget {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
-  /** Alloc and free requests in flight at once, over all nodes; creates and destroys go outside them. */
+  /** Alloc and free requests in flight at once per node; creates and destroys go outside them. */
   static final int MAX_IN_FLIGHT = 16;
   /** Most pids one batched request carries (the node takes up to {@code pidspace.max-batch}, 10,000 by default). */
   static final int MAX_BATCH = 1_000;
@@ -146,7 +146,7 @@ final class HttpTarget implements StormTarget {
     return send(node, method, path, body, false).thenApply(answer);
   }
 
-  /** Sends what waits, a batch per key, while fewer than {@link #MAX_IN_FLIGHT} requests are in flight. */
+  /** Sends what waits, a batch per key, while fewer than {@link #MAX_IN_FLIGHT} requests per node are in flight. */
   private void drain() {
     while (true) {
       Object key;
@@ -154,7 +154,7 @@ final class HttpTarget implements StormTarget {
       List<Free> freeing = null;
       int node;
       synchronized (this) {
-        if (inFlight >= MAX_IN_FLIGHT || order.isEmpty()) {
+        if (inFlight >= MAX_IN_FLIGHT * nodes.size() || order.isEmpty()) {
           return;
         }
         key = order.poll();
