@@ -4,56 +4,87 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.core.PidspaceException;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.Queue;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
  * A running cluster as a storm target: every call is a request to one of its nodes' HTTP API
- * (round robin over {@code --url}), sent asynchronously so forkers never block.
+ * (round robin over {@code --url}), sent asynchronously on that node's {@link NodeClient} so
+ * forkers never block.
+ *
+ * <p>At most {@link #MAX_IN_FLIGHT} requests a node are in flight, in all; what arrives meanwhile waits, and
+ * leaves batched, as an agent that serves many processes would send it: the allocs waiting for
+ * one space as one {@code POST /v1/spaces/{id}/pids?count=N}, the frees waiting as one {@code
+ * POST /v1/pids:free}. Nothing waits for a batch to fill: a lone request leaves as soon as a
+ * request slot is free, so a light load sees single requests and a heavy one fewer, larger ones.
  */
 final class HttpTarget implements StormTarget {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration TIMEOUT = Duration.ofSeconds(15);
-  /** Requests in flight at once: the rest wait their turn here rather than open a connection each. */
-  private static final int MAX_IN_FLIGHT = 64;
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+  /** Alloc and free requests in flight at once per node; creates and destroys go outside them. */
+  static final int MAX_IN_FLIGHT = 16;
+  /** Most pids one batched request carries (the node takes up to {@code pidspace.max-batch}, 10,000 by default). */
+  static final int MAX_BATCH = 1_000;
+  /** The key under which waiting frees queue; space ids key the allocs. */
+  private static final Object FREES = new Object();
 
   private final List<String> urls;
-  private final String token;
-  private final HttpClient http = HttpClient.newBuilder()
-      .version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(5))
-      .build();
-  private final AtomicInteger next = new AtomicInteger();
-  private final AtomicInteger inFlight = new AtomicInteger();
-  private final Queue<Runnable> waiting = new ConcurrentLinkedQueue<>();
+  private final List<NodeClient> nodes = new ArrayList<>();
+  // Guarded by this: what waits for a request slot, a key per batch in the order they came.
+  private final ArrayDeque<Object> order = new ArrayDeque<>();
+  private final Map<Integer, List<CompletableFuture<Integer>>> allocs = new HashMap<>();
+  private final List<Free> frees = new ArrayList<>();
+  private int inFlight;
+  private int next;
+
+  private record Free(int pid, CompletableFuture<Void> done) {}
 
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
   HttpTarget(List<String> urls, String token) {
     this.urls = urls.stream().map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u).toList();
-    this.token = token == null ? "" : token;
-    for (String url : this.urls) {
-      try {
-        HttpResponse<String> r = http.send(request(url, "GET", "/v1/spaces", null), HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-          throw new IOException("it answered HTTP " + r.statusCode());
-        }
-      } catch (IOException | IllegalArgumentException e) {
-        throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + e.getMessage());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw PidspaceException.badRequest("interrupted while checking " + url);
+    try {
+      for (String url : this.urls) {
+        nodes.add(check(url, token == null ? "" : token));
       }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private static NodeClient check(String url, String token) {
+    NodeClient node;
+    try {
+      node = new NodeClient(url, token, CONNECT_TIMEOUT, TIMEOUT);
+    } catch (IllegalArgumentException e) {
+      throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + e.getMessage());
+    }
+    try {
+      NodeClient.Response r = node.send("GET", "/v1/spaces", null).get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      if (r.status() != 200) {
+        throw new IOException("it answered HTTP " + r.status());
+      }
+      return node;
+    } catch (IOException | ExecutionException | TimeoutException e) {
+      node.close();
+      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+      throw PidspaceException.badRequest("no pidspace node answers at " + url + ": " + cause.getMessage());
+    } catch (InterruptedException e) {
+      node.close();
+      Thread.currentThread().interrupt();
+      throw PidspaceException.badRequest("interrupted while checking " + url);
     }
   }
 
@@ -64,84 +95,194 @@ final class HttpTarget implements StormTarget {
 
   @Override
   public CompletionStage<Integer> createSpace(int pidMax) {
-    return call("POST", "/v1/spaces", "{\"pidMax\": " + pidMax + "}", json -> json.get("id").asInt());
+    return single("POST", "/v1/spaces", "{\"pidMax\": " + pidMax + "}", json -> json.get("id").asInt());
   }
 
   @Override
   public CompletionStage<Void> destroySpace(int space) {
-    return call("DELETE", "/v1/spaces/" + space, null, json -> null);
+    return single("DELETE", "/v1/spaces/" + space, null, json -> null);
   }
 
   @Override
   public CompletionStage<Integer> alloc(int space) {
-    return call("POST", "/v1/spaces/" + space + "/pids", null, json -> json.get("pids").get(0).asInt());
+    CompletableFuture<Integer> pid = new CompletableFuture<>();
+    synchronized (this) {
+      allocs.computeIfAbsent(space, s -> {
+        order.add(s);
+        return new ArrayList<>();
+      }).add(pid);
+    }
+    drain();
+    return pid;
   }
 
   @Override
   public CompletionStage<Void> free(int pid) {
-    return call("DELETE", "/v1/pids/" + pid, null, json -> null);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    synchronized (this) {
+      if (frees.isEmpty()) {
+        order.add(FREES);
+      }
+      frees.add(new Free(pid, done));
+    }
+    drain();
+    return done;
   }
 
   @Override
-  public void close() {}
-
-  private <T> CompletionStage<T> call(String method, String path, String body, Function<JsonNode, T> answer) {
-    CompletableFuture<T> result = new CompletableFuture<>();
-    waiting.add(() -> send(method, path, body, answer, result));
-    drain();
-    return result;
+  public void close() {
+    nodes.forEach(NodeClient::close);
   }
 
-  /** Starts waiting requests while fewer than {@link #MAX_IN_FLIGHT} are in flight. */
+  /**
+   * A create or destroy: sent at once, outside the request slots. A create may wait seconds for
+   * the registry (docs/protocol.md), and slots held by those would stall every fork.
+   */
+  private <T> CompletionStage<T> single(String method, String path, String body, Function<JsonNode, T> answer) {
+    int node;
+    synchronized (this) {
+      node = nextNode();
+    }
+    return send(node, method, path, body, false).thenApply(answer);
+  }
+
+  /** Sends what waits, a batch per key, while fewer than {@link #MAX_IN_FLIGHT} requests per node are in flight. */
   private void drain() {
     while (true) {
-      int n = inFlight.get();
-      if (n >= MAX_IN_FLIGHT || waiting.isEmpty()) {
-        return;
-      }
-      if (inFlight.compareAndSet(n, n + 1)) {
-        Runnable request = waiting.poll();
-        if (request == null) {
-          inFlight.decrementAndGet();
+      Object key;
+      List<CompletableFuture<Integer>> pids = null;
+      List<Free> freeing = null;
+      int node;
+      synchronized (this) {
+        if (inFlight >= MAX_IN_FLIGHT * nodes.size() || order.isEmpty()) {
+          return;
+        }
+        key = order.poll();
+        if (key instanceof Integer space) {
+          pids = take(allocs.get(space));
+          if (allocs.get(space).isEmpty()) {
+            allocs.remove(space);
+          } else {
+            order.add(space);
+          }
         } else {
-          request.run();
+          freeing = take(frees);
+          if (!frees.isEmpty()) {
+            order.add(FREES);
+          }
+        }
+        inFlight++;
+        node = nextNode();
+      }
+      if (pids != null) {
+        sendAllocs(node, (Integer) key, pids);
+      } else {
+        sendFrees(node, freeing);
+      }
+    }
+  }
+
+  /** Round robin over the nodes; called holding this. */
+  private int nextNode() {
+    int node = next;
+    next = (next + 1) % nodes.size();
+    return node;
+  }
+
+  /** Up to {@link #MAX_BATCH} of the oldest waiting, taken out of {@code waiting}. */
+  private static <T> List<T> take(List<T> waiting) {
+    List<T> head = waiting.subList(0, Math.min(MAX_BATCH, waiting.size()));
+    List<T> taken = new ArrayList<>(head);
+    head.clear();
+    return taken;
+  }
+
+  /** One alloc request for them all; when the space runs out part way, the rest are refused as exhausted. */
+  private void sendAllocs(int node, int space, List<CompletableFuture<Integer>> pids) {
+    String path = "/v1/spaces/" + space + "/pids" + (pids.size() == 1 ? "" : "?count=" + pids.size());
+    send(node, "POST", path, null, true).whenComplete((json, failure) -> {
+      JsonNode got = failure == null ? json.get("pids") : null;
+      for (int i = 0; i < pids.size(); i++) {
+        if (failure != null) {
+          pids.get(i).completeExceptionally(failure);
+        } else if (got == null || !got.isArray()) {
+          pids.get(i).completeExceptionally(PidspaceException.unavailable("the node's answer has no pids"));
+        } else if (i < got.size()) {
+          pids.get(i).complete(got.get(i).asInt());
+        } else {
+          pids.get(i).completeExceptionally(new PidspaceException(PidspaceException.Code.SPACE_EXHAUSTED,
+              "space " + space + " ran out of free pids within a batch of " + pids.size()));
         }
       }
-    }
+    });
   }
 
-  private <T> void send(String method, String path, String body, Function<JsonNode, T> answer, CompletableFuture<T> result) {
-    String url = urls.get(Math.floorMod(next.getAndIncrement(), urls.size()));
-    http.sendAsync(request(url, method, path, body), HttpResponse.BodyHandlers.ofString())
-        .whenComplete((r, failure) -> {
-          inFlight.decrementAndGet();
-          drain();
-          if (failure != null) {
-            result.completeExceptionally(new PidspaceException(
-                PidspaceException.Code.UNAVAILABLE, "no answer from " + url + ": " + failure.getMessage()));
-            return;
-          }
-          JsonNode json = parse(r.body());
-          if (r.statusCode() / 100 != 2) {
-            result.completeExceptionally(PidspaceException.fromWire(
-                json.path("error").asText("http-" + r.statusCode()) + ": " + json.path("message").asText(r.body())));
-          } else {
-            try {
-              result.complete(answer.apply(json));
-            } catch (RuntimeException e) {
-              result.completeExceptionally(e);
-            }
-          }
-        });
+  /** One batch free for them all; each refused pid fails with its own reason. */
+  private void sendFrees(int node, List<Free> freeing) {
+    if (freeing.size() == 1) {
+      Free one = freeing.get(0);
+      send(node, "DELETE", "/v1/pids/" + one.pid, null, true).whenComplete((json, failure) -> {
+        if (failure != null) {
+          one.done.completeExceptionally(failure);
+        } else {
+          one.done.complete(null);
+        }
+      });
+      return;
+    }
+    StringBuilder body = new StringBuilder(16 + 11 * freeing.size()).append("{\"pids\":[");
+    for (int i = 0; i < freeing.size(); i++) {
+      body.append(i == 0 ? "" : ",").append(freeing.get(i).pid);
+    }
+    send(node, "POST", "/v1/pids:free", body.append("]}").toString(), true).whenComplete((json, failure) -> {
+      Map<Integer, PidspaceException> refused = new HashMap<>();
+      if (failure == null) {
+        for (JsonNode r : json.path("refused")) {
+          refused.put(r.path("pid").asInt(), PidspaceException.fromWire(
+              r.path("error").asText() + ": " + r.path("message").asText()));
+        }
+      }
+      for (Free f : freeing) {
+        PidspaceException why = refused.get(f.pid);
+        if (failure != null) {
+          f.done.completeExceptionally(failure);
+        } else if (why != null) {
+          f.done.completeExceptionally(why);
+        } else {
+          f.done.complete(null);
+        }
+      }
+    });
   }
 
-  private HttpRequest request(String url, String method, String path, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).timeout(TIMEOUT)
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-    if (!token.isEmpty()) {
-      b.header("Authorization", "Bearer " + token);
-    }
-    return b.header("Content-Type", "application/json").build();
+  /**
+   * One request; answers its JSON body, or fails with the node's refusal or UNAVAILABLE. A request
+   * that held a slot ({@code slotted}) gives it to what waits first.
+   */
+  private CompletableFuture<JsonNode> send(int node, String method, String path, String body, boolean slotted) {
+    String url = urls.get(node);
+    CompletableFuture<JsonNode> result = new CompletableFuture<>();
+    nodes.get(node).send(method, path, body).whenComplete((r, failure) -> {
+      if (slotted) {
+        synchronized (this) {
+          inFlight--;
+        }
+        drain();
+      }
+      if (failure != null) {
+        result.completeExceptionally(new PidspaceException(
+            PidspaceException.Code.UNAVAILABLE, "no answer from " + url + ": " + failure.getMessage()));
+        return;
+      }
+      JsonNode json = parse(r.body());
+      if (r.status() / 100 != 2) {
+        result.completeExceptionally(PidspaceException.fromWire(
+            json.path("error").asText("http-" + r.status()) + ": " + json.path("message").asText(r.body())));
+      } else {
+        result.complete(json);
+      }
+    });
+    return result;
   }
 
   private static JsonNode parse(String body) {
