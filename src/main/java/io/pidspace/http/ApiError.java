@@ -4,9 +4,9 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.scaladsl.model.EntityStreamSizeException;
+import io.pidspace.core.Failures;
 import io.pidspace.core.PidspaceException;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -81,7 +81,7 @@ final class ApiError extends RuntimeException {
 
   /** What failed, without the CompletionException a stage wraps it in. */
   static Throwable cause(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return Failures.unwrap(failure);
   }
 
   private static StatusCode status(PidspaceException.Code code) {

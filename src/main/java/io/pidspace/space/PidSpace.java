@@ -21,8 +21,6 @@ import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.pidspace.core.CborSerializable;
-import io.pidspace.core.FreeResult;
-import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
@@ -32,7 +30,6 @@ import io.pidspace.core.SpaceStats;
 import io.pidspace.metrics.SpaceMetrics;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -43,7 +40,7 @@ import java.util.List;
  *
  * <p>Requests come in {@link Run runs} from a node's {@link Coalescer}: the space decides a run
  * with the core, request by request in arrival order, stores what changed as one event and then
- * answers every request ({@link #decide}). {@link Durable} is event-sourced: no answer before its
+ * answers every request ({@link #decide}; each kind in {@link SpaceRequests}). {@link Durable} is event-sourced: no answer before its
  * event is stored, except allocs inside a stored reservation ({@code pidspace.reservation},
  * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory}
  * ({@code pidspace.persistence = none}) keeps the changes at once.
@@ -76,41 +73,14 @@ final class PidSpace {
   /** What a space is: {@code stats} only while it exists. */
   record Status(boolean exists, long generation, SpaceStats stats) implements CborSerializable {}
 
-  /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
-  record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
-
-  enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
-
   /**
-   * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
-   * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
-   * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
-   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}; the reuse
-   * delay in milliseconds for {@code REUSE_DELAY}; the alive vpids and the reports a leak must
-   * have been in before it is freed (0: report only) for {@code RECONCILE}. Its caller gives up at {@code deadline} (epoch millis):
-   * a request that reaches the space later is answered unavailable and changes nothing.
+   * Requests in arrival order; answered with one {@link Result} each, in the same order. Their
+   * callers give up at {@code deadlines} (epoch millis, one per request): a request that reaches
+   * the space later is answered unavailable and changes nothing.
    */
-  record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
+  record Run(List<Request<?>> requests, long[] deadlines, ActorRef<Results> replyTo) implements Command {}
 
-  /**
-   * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
-   * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
-   * {@code stats}; for {@code ALLOC_AT} the global pids in the order asked, for {@code HOLD} the
-   * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
-   * {@code EXPORT} the {@code image}, for {@code RECONCILE} the {@code reconciled} report.
-   */
-  record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
-      SpaceImage image, Reconciled reconciled) implements CborSerializable {
-    static Outcome refused(PidspaceException reason) {
-      return new Outcome(reason.toWire(), null, null, null, null, null, null);
-    }
-
-    static Outcome pids(int[] pids) {
-      return new Outcome(null, pids, null, null, null, null, null);
-    }
-  }
-
-  record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
+  record Results(List<Result> results) implements CborSerializable {}
 
   /**
    * Stop gracefully: sharding's stop message (passivation, a rebalance's handoff, a node's leave)
@@ -216,11 +186,11 @@ final class PidSpace {
   }
 
   private Decision decideRun(SpaceState state, Run run) {
-    List<Outcome> outcomes = new ArrayList<>(run.ops.size());
+    List<Result> results = new ArrayList<>(run.requests.size());
     if (!state.exists()) {
-      Outcome unknown = Outcome.refused(PidspaceException.unknownSpace(space));
-      run.ops.forEach(op -> outcomes.add(unknown));
-      return Decision.reply(() -> run.replyTo.tell(new Outcomes(outcomes)));
+      Result unknown = new Result.Refused(PidspaceException.unknownSpace(space).refusal());
+      run.requests.forEach(request -> results.add(unknown));
+      return Decision.reply(() -> run.replyTo.tell(new Results(results)));
     }
     PidMap map = state.map();
     PidMap.Run changes = state.openRun(); // with unstored changes from earlier runs, if any
@@ -228,12 +198,11 @@ final class PidSpace {
     int stepsBefore = changes.otherSteps();
     long now = System.currentTimeMillis();
     changes.at(now); // before anything is decided: durable hold expiry (also after a crash) and the reuse delay's clock
-    for (Op op : run.ops) {
-      outcomes.add(now > op.deadline
-          ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
-          : decideOp(map, changes, op));
+    SpaceRequests requests = new SpaceRequests(space, layout, map, changes, now);
+    for (int i = 0; i < run.requests.size(); i++) {
+      results.add(now > run.deadlines[i] ? tooLate() : requests.answer(run.requests.get(i)));
     }
-    Outcomes answer = new Outcomes(outcomes);
+    Results answer = new Results(results);
     Runnable reply = () -> run.replyTo.tell(answer);
     if (changes.size() == before && changes.otherSteps() == stepsBefore) {
       if (before == 0 && stepsBefore == 0) {
@@ -354,99 +323,9 @@ final class PidSpace {
         || event instanceof SpaceEvent.ReuseDelayChanged || event instanceof SpaceEvent.PidsCooled;
   }
 
-  private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
-    switch (op.kind) {
-      case ALLOC -> {
-        if (op.count < 1 || op.count > settings.maxBatch()) {
-          return Outcome.refused(PidspaceException.badRequest("count must be within 1.." + settings.maxBatch()));
-        }
-        int[] vpids = new int[Math.min(op.count, map.pidMax())];
-        int n = changes.alloc(op.count, vpids);
-        if (n == 0) {
-          return Outcome.refused(PidspaceException.exhausted(space, map.pidMax()));
-        }
-        int[] pids = new int[n];
-        for (int i = 0; i < n; i++) {
-          pids[i] = layout.encode(space, vpids[i]);
-        }
-        return Outcome.pids(pids);
-      }
-      case ALLOC_AT -> {
-        PidspaceException refusal = changes.allocAt(op.pids, op.count);
-        if (refusal != null) {
-          return Outcome.refused(refusal);
-        }
-        int[] pids = new int[op.pids.length];
-        for (int i = 0; i < pids.length; i++) {
-          pids[i] = layout.encode(space, op.pids[i]);
-        }
-        return Outcome.pids(pids);
-      }
-      case HOLD -> {
-        try {
-          return Outcome.pids(new int[] {changes.hold(op.pids, System.currentTimeMillis() + op.count)});
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case RELEASE -> {
-        PidspaceException refusal = changes.release(op.count);
-        return refusal == null ? Outcome.pids(new int[0]) : Outcome.refused(refusal);
-      }
-      case PID_MAX -> {
-        try {
-          changes.setPidMax(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null, null);
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case REUSE_DELAY -> {
-        try {
-          changes.setReuseDelay(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null, null);
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case RECONCILE -> {
-        try {
-          return new Outcome(null, null, null, null, null, null, changes.reconcile(op.pids, op.count));
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case EXPORT -> {
-        return new Outcome(null, null, null, null, null, map.image(), null);
-      }
-      case FREE -> {
-        int[] freed = new int[op.pids.length];
-        int n = 0;
-        List<FreeResult.Refusal> refused = new ArrayList<>();
-        for (int pid : op.pids) {
-          PidspaceException refusal = changes.free(vpidOf(pid));
-          if (refusal == null) {
-            freed[n++] = pid;
-          } else {
-            refused.add(FreeResult.Refusal.of(pid, refusal));
-          }
-        }
-        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null, null);
-      }
-      case LOOKUP -> {
-        int pid = op.pids[0];
-        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null, null);
-      }
-      case STATS -> {
-        return new Outcome(null, null, null, null, map.stats(), null, null);
-      }
-      default -> throw new IllegalArgumentException("unexpected request " + op.kind);
-    }
-  }
-
-  /** The vpid of a pid of this space; -1 (refused by the map) for a pid of another space. */
-  private int vpidOf(int pid) {
-    return layout.spaceOf(pid) == space ? layout.vpidOf(pid) : -1;
+  private Result tooLate() {
+    return new Result.Refused(PidspaceException.unavailable(
+        "the request reached space " + space + " after its caller gave up").refusal());
   }
 
   private SpaceState initialState() {

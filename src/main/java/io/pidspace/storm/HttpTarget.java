@@ -3,6 +3,7 @@ package io.pidspace.storm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -123,8 +124,7 @@ final class HttpTarget implements StormTarget {
           }
           JsonNode json = parse(r.body());
           if (r.statusCode() / 100 != 2) {
-            result.completeExceptionally(PidspaceException.fromWire(
-                json.path("error").asText("http-" + r.statusCode()) + ": " + json.path("message").asText(r.body())));
+            result.completeExceptionally(refusal(r.statusCode(), json, r.body()).exception());
           } else {
             try {
               result.complete(answer.apply(json));
@@ -133,6 +133,14 @@ final class HttpTarget implements StormTarget {
             }
           }
         });
+  }
+
+  /** The refusal an error body names; a code this client does not know is unavailable, the text kept. */
+  private static Refusal refusal(int status, JsonNode json, String body) {
+    String word = json.path("error").asText("http-" + status);
+    String message = json.path("message").asText(body);
+    PidspaceException.Code code = PidspaceException.Code.ofWire(word);
+    return code != null ? new Refusal(code, message) : new Refusal(PidspaceException.Code.UNAVAILABLE, word + ": " + message);
   }
 
   private HttpRequest request(String url, String method, String path, String body) {
