@@ -4,9 +4,11 @@ package io.pidspace.core;
  * Every refusal pidspace makes, as the facade fails with it: a {@link Refusal} (a stable
  * {@link Code}, the same word the HTTP API and {@code replay} print, and a message).
  *
- * <p>The rule for a message: it names only the server's own facts (a space id that exists or was
- * asked for by path, pid_max, pidspace.max-batch, the limit a field broke) and never echoes a value
- * of the request body, so the HTTP layer can show it as it is (hostile input never comes back).
+ * <p>One rule for a message, which the HTTP answer shows as it is: it names the rule a request
+ * broke and the server's own facts it met, by number (a limit such as pid_max or
+ * pidspace.max-batch, a space, vpid or hold the server has or has not), and never quotes a request's
+ * text. The core only ever sees numbers that were parsed and range-checked where the request
+ * entered, so hostile input never comes back.
  */
 public final class PidspaceException extends RuntimeException {
 

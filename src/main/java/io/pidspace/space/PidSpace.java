@@ -1,34 +1,18 @@
 package io.pidspace.space;
 
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.BackoffSupervisorStrategy;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.PreRestart;
-import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
-import akka.japi.function.Procedure;
-import akka.persistence.typed.PersistenceId;
-import akka.persistence.typed.RecoveryCompleted;
-import akka.persistence.typed.RecoveryFailed;
-import akka.persistence.typed.SnapshotAdapter;
-import akka.persistence.typed.javadsl.CommandHandler;
-import akka.persistence.typed.javadsl.EventHandler;
-import akka.persistence.typed.javadsl.EventSourcedBehavior;
-import akka.persistence.typed.javadsl.RetentionCriteria;
-import akka.persistence.typed.javadsl.SignalHandler;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
-import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.metrics.SpaceMetrics;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,7 +24,7 @@ import java.util.List;
  *
  * <p>Requests come in {@link Run runs} from a node's {@link Coalescer}: the space decides a run
  * with the core, request by request in arrival order, stores what changed as one event and then
- * answers every request ({@link #decide}; each kind in {@link SpaceRequests}). {@link Durable} is event-sourced: no answer before its
+ * answers every request ({@link #decide}; each kind in {@link SpaceRequests}). {@link DurableSpace} is event-sourced: no answer before its
  * event is stored, except allocs inside a stored reservation ({@code pidspace.reservation},
  * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory}
  * ({@code pidspace.persistence = none}) keeps the changes at once.
@@ -103,9 +87,9 @@ final class PidSpace {
   /** The range a reservation starts at, when {@code pidspace.reservation} allows as much. */
   static final int MIN_RESERVATION = 1_024;
 
-  private final int space;
-  private final PidspaceSettings settings;
-  private final PidLayout layout;
+  final int space;
+  final PidspaceSettings settings;
+  final PidLayout layout;
   // How far ahead the next reservation reaches (see reservationAhead), and when the last one was stored.
   private int reservationAhead;
   private long lastReserved;
@@ -119,8 +103,8 @@ final class PidSpace {
   static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
     PidSpace logic = new PidSpace(settings, space);
     return Behaviors.setup(ctx -> settings.durable()
-        ? RecoveryGuard.around(ctx, settings, space, Durable.persistenceId(space).id(),
-            guard -> new Durable(ctx, logic, restartsCapped, guard))
+        ? RecoveryGuard.around(ctx, settings, space, DurableSpace.persistenceId(space).id(),
+            guard -> new DurableSpace(ctx, logic, restartsCapped, guard))
         : new InMemory(ctx, logic));
   }
 
@@ -131,7 +115,7 @@ final class PidSpace {
   }
 
   /** What a command does: the events to store (none for a read), then the reply to send. */
-  private record Decision(List<SpaceEvent> events, Runnable reply) {
+  record Decision(List<SpaceEvent> events, Runnable reply) {
     static Decision reply(Runnable reply) {
       return new Decision(List.of(), reply);
     }
@@ -141,7 +125,7 @@ final class PidSpace {
    * Decides {@code command} on {@code state}. A run changes the map as it goes; a durable space
    * rolls the changes back before it stores them, and the event handler applies them once stored.
    */
-  private Decision decide(SpaceState state, Command command) {
+  Decision decide(SpaceState state, Command command) {
     if (command instanceof Run run) {
       return decideRun(state, run);
     } else if (command instanceof Inspect cmd) {
@@ -248,7 +232,7 @@ final class PidSpace {
    * them) and a {@code Reserved(0, 0)} that ends the reservation, its lease kept (a new
    * generation's create still waits it out); nothing when nothing is unstored or reserved.
    */
-  private static List<SpaceEvent> stopEvents(SpaceState state) {
+  static List<SpaceEvent> stopEvents(SpaceState state) {
     List<SpaceEvent> events = new ArrayList<>();
     if (state.exists()) {
       PidMap.Run changes = state.openRun();
@@ -328,7 +312,7 @@ final class PidSpace {
         "the request reached space " + space + " after its caller gave up").refusal());
   }
 
-  private SpaceState initialState() {
+  SpaceState initialState() {
     return SpaceState.initial(layout, space, settings.pidMax());
   }
 
@@ -355,166 +339,6 @@ final class PidSpace {
         decision.reply.run();
         return this;
       }).build();
-    }
-  }
-
-  /** {@code pidspace.persistence = jdbc}: the reply waits until the events are stored. */
-  private static final class Durable extends EventSourcedBehavior<Command, SpaceEvent, SpaceState> {
-    private final ActorContext<Command> context;
-    private final PidSpace logic;
-    private final SpaceMetrics metrics;
-    // Set by Passivate: an incarnation restarted after the stop's write failed stops again.
-    private boolean stopping;
-    private final RecoveryGuard guard;
-
-    Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped, RecoveryGuard guard) {
-      super(persistenceId(logic.space), restarts(logic.settings, restartsCapped));
-      this.context = context;
-      this.logic = logic;
-      this.metrics = SpaceMetrics.of(context.getSystem());
-      this.guard = guard;
-    }
-
-    static PersistenceId persistenceId(int space) {
-      return PersistenceId.of(TYPE_KEY.name(), Integer.toString(space));
-    }
-
-    /** The decision's reply, once its events are stored, after telling the node's metrics about the write. */
-    private Procedure<SpaceState> timed(Decision decision) {
-      long start = System.nanoTime();
-      return stored -> {
-        int pids = 0;
-        for (SpaceEvent event : decision.events) {
-          pids += event instanceof SpaceEvent.PidsChanged changed ? changed.changes().length : 0;
-        }
-        metrics.stored(pids, System.nanoTime() - start);
-        decision.reply.run();
-      };
-    }
-
-    private static BackoffSupervisorStrategy restarts(PidspaceSettings settings, boolean capped) {
-      BackoffSupervisorStrategy backoff = SupervisorStrategy.restartWithBackoff(settings.restartBackoffMin(), settings.restartBackoffMax(), 0.2);
-      return capped ? backoff.withMaxRestarts(settings.maxRestarts()) : backoff;
-    }
-
-    @Override
-    public SpaceState emptyState() {
-      return logic.initialState();
-    }
-
-    @Override
-    public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
-      return (state, command) -> {
-        if (guard.answeredAlready(command)) {
-          return Effect().none(); // refused while recovery failed; stashed since
-        }
-        if (command == Passivate.INSTANCE) {
-          stopping = true;
-          List<SpaceEvent> events = stopEvents(state);
-          if (events.isEmpty()) {
-            return Effect().stop();
-          }
-          context.getLog().debug("space {} stops: it stores its unstored changes and ends its reservation first ({} events)",
-              logic.space, events.size());
-          return Effect().persist(events).thenStop();
-        }
-        if ((command instanceof Create || command instanceof Import) && !state.exists()) {
-          long wait = state.reservedUntil() + CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
-          if (wait > 0) {
-            // a stale copy of the old generation may still answer allocs inside its reservation
-            context.scheduleOnce(Duration.ofMillis(wait), context.getSelf(), command);
-            return Effect().none();
-          }
-        }
-        Decision decision = logic.decide(state, command);
-        return decision.events.isEmpty()
-            ? Effect().none().thenRun(s -> decision.reply.run())
-            : Effect().persist(decision.events).thenRun(timed(decision));
-      };
-    }
-
-    @Override
-    public EventHandler<SpaceState, SpaceEvent> eventHandler() {
-      return (state, event) -> {
-        if (guard.skipsEvents()) {
-          return state; // this recovery fails once the replay ends (RecoveryGuard)
-        }
-        try {
-          return state.apply(event);
-        } catch (RuntimeException notApplied) {
-          if (guard.eventNotApplied(notApplied, replayedTo())) {
-            return state;
-          }
-          throw notApplied;
-        }
-      };
-    }
-
-    @Override
-    public RetentionCriteria retentionCriteria() {
-      return logic.settings.retention();
-    }
-
-    @Override
-    public SnapshotAdapter<SpaceState> snapshotAdapter() {
-      return new SnapshotAdapter<>() {
-        @Override
-        public Object toJournal(SpaceState state) {
-          return state.toSnapshot();
-        }
-
-        @Override
-        public SpaceState fromJournal(Object from) {
-          try {
-            return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from);
-          } catch (RuntimeException corrupt) {
-            guard.snapshotNotApplied(corrupt);
-            return logic.initialState(); // never used: the recovery fails (RecoveryGuard.recovered)
-          }
-        }
-      };
-    }
-
-    @Override
-    public String journalPluginId() {
-      return logic.settings.journalPluginId();
-    }
-
-    @Override
-    public String snapshotPluginId() {
-      return logic.settings.snapshotPluginId();
-    }
-
-    @Override
-    public SignalHandler<SpaceState> signalHandler() {
-      return newSignalHandlerBuilder()
-          .onSignal(RecoveryCompleted.class, (state, completed) -> {
-            guard.recovered();
-            int leaked = state.markReservationLeaked();
-            if (leaked > 0) {
-              context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "
-                  + "allocated (leaked) until freed, since some may have been handed out", logic.space, leaked);
-            }
-            if (stopping) {
-              context.getSelf().tell(Passivate.INSTANCE);
-            }
-          })
-          .onSignal(RecoveryFailed.class, (state, failed) -> {
-            context.getLog().error("space {} (persistence id {}) cannot be recovered from its journal: {}",
-                logic.space, persistenceId().id(), failed.getFailure().toString());
-            guard.recoveryFailed(failed.getFailure(), replayedTo());
-          })
-          .onSignal(PreRestart.class, (state, restart) -> guard.restarting())
-          .build();
-    }
-
-    /** The event recovery replays (or replayed last); -1 while it was still reading the snapshot. */
-    private long replayedTo() {
-      try {
-        return lastSequenceNumber(context);
-      } catch (IllegalStateException readingTheSnapshot) {
-        return -1;
-      }
     }
   }
 }

@@ -1,6 +1,5 @@
 package io.pidspace.space;
 
-import akka.Done;
 import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -22,7 +21,6 @@ import io.pidspace.core.CborSerializable;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
-import io.pidspace.core.SpaceStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
