@@ -6,6 +6,7 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import io.pidspace.core.Failures;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
 
@@ -69,14 +70,19 @@ final class ApiError extends RuntimeException {
     if (cause instanceof ApiError error) {
       return error;
     }
-    if (cause instanceof PidspaceException refusal) {
-      return new ApiError(status(refusal.code()), refusal.code().wire(), refusal.getMessage());
+    if (cause instanceof PidspaceException refused) {
+      return of(refused.refusal());
     }
     if (cause instanceof EntityStreamSizeException tooLarge) {
       return bodyTooLarge(tooLarge.limit());
     }
     // the cause may quote the request: the node's log has it, the answer does not
     return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR, "internal", "the node failed to answer; its log says why");
+  }
+
+  /** A refusal as the client sees it: its code's status and word, its message as it is (PidspaceException's rule). */
+  static ApiError of(Refusal refusal) {
+    return new ApiError(status(refusal.code()), refusal.code().wire(), refusal.message());
   }
 
   /** What failed, without the CompletionException a stage wraps it in. */

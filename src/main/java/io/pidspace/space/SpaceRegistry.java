@@ -408,13 +408,7 @@ final class SpaceRegistry
 
   private int chooseId(State state, int requested) {
     if (requested == ANY_ID) {
-      for (int id = 1; id < layout.maxSpaces(); id++) {
-        if (state.isFree(id)) {
-          return id;
-        }
-      }
-      throw new PidspaceException(
-          PidspaceException.Code.NO_SPACE_IDS_LEFT, "all " + (layout.maxSpaces() - 1) + " space ids are in use");
+      return layout.lowestFreeSpace(state::isFree);
     }
     layout.checkSpace(requested);
     if (state.pending.containsKey(requested)) {
