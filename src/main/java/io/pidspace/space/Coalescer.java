@@ -11,7 +11,6 @@ import io.pidspace.core.PidspaceException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -97,7 +96,6 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     }
     List<Queued> run = new ArrayList<>();
     List<Request<?>> requests = new ArrayList<>();
-    long[] deadlines = new long[queue.size()];
     long now = System.nanoTime();
     long wallNow = System.currentTimeMillis();
     // After a removal the space may be on its way to a new home: this run gets SUSPECT_TIMEOUT in
@@ -115,7 +113,6 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
         continue;
       }
       long deadline = Math.min(r.deadline, cap);
-      deadlines[run.size()] = wallNow + (deadline - now) / 1_000_000;
       run.add(r);
       requests.add(r.request);
       weight += r.request.weight();
@@ -125,6 +122,10 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
       return;
     }
     inFlight = true;
+    long[] deadlines = new long[run.size()]; // on the space's clock: epoch millis
+    for (int i = 0; i < deadlines.length; i++) {
+      deadlines[i] = wallNow + (Math.min(run.get(i).deadline, cap) - now) / 1_000_000;
+    }
     // The space refuses what reaches it after its deadline; past the latest one, the grace lets
     // a write that started in time finish and be answered truly.
     Duration timeout = Duration.ofNanos(latest - now).plus(grace);
@@ -132,7 +133,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     // when this timeout expires: the next run then waits in sharding's buffer until the space is back.
     getContext().pipeToSelf(
         inFlightAsks.track(Asks.<PidSpace.Command, PidSpace.Results>ask(target,
-            replyTo -> new PidSpace.Run(requests, Arrays.copyOf(deadlines, run.size()), replyTo), timeout,
+            replyTo -> new PidSpace.Run(requests, deadlines, replyTo), timeout,
             getContext().getSystem().scheduler())),
         (results, failure) -> new RunAnswered(run, results, failure));
   }
