@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.PidLayout;
+import io.pidspace.core.Failures;
 import io.pidspace.core.PidspaceException;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -199,18 +200,14 @@ final class Replay {
     return value;
   }
 
-  /** What failed, without the CompletionException a stage wraps it in. */
-  private static Throwable cause(Throwable e) {
-    return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-  }
-
+  /** The refusal that failed a stage, or null when something else did. */
   private static PidspaceException unwrap(Throwable e) {
-    return cause(e) instanceof PidspaceException p ? p : null;
+    return Failures.unwrap(e) instanceof PidspaceException p ? p : null;
   }
 
   private static String describe(Throwable e) {
     PidspaceException refusal = unwrap(e);
-    return refusal != null ? "error: " + refusal.code().wire() + ": " + refusal.getMessage() : "error: " + cause(e);
+    return refusal != null ? "error: " + refusal.code().wire() + ": " + refusal.getMessage() : "error: " + Failures.unwrap(e);
   }
 
   /** Writes answers in command order; flushes whenever the next answer is not ready yet. */

@@ -7,10 +7,19 @@ import java.util.List;
 /** The outcome of a batch free: the global pids freed, and each refused one with its reason. */
 public record FreeResult(int[] freed, List<Refusal> refused) implements CborSerializable {
 
-  /** A pid that was not freed; {@code code} is a {@link PidspaceException.Code#wire()} word. */
-  public record Refusal(int pid, String code, String message) implements CborSerializable {
+  /** A pid that was not freed, and why. */
+  public record Refusal(int pid, io.pidspace.core.Refusal reason) implements CborSerializable {
     public static Refusal of(int pid, PidspaceException reason) {
-      return new Refusal(pid, reason.code().wire(), reason.getMessage());
+      return new Refusal(pid, reason.refusal());
+    }
+
+    /** The reason's {@link PidspaceException.Code#wire()} word. */
+    public String code() {
+      return reason.code().wire();
+    }
+
+    public String message() {
+      return reason.message();
     }
   }
 

@@ -75,6 +75,21 @@ public final class PidLayout {
     return space >= 0 && space < maxSpaces;
   }
 
+  /**
+   * The lowest space id a create without an id gets: the first above the default space that
+   * {@code free} accepts.
+   *
+   * @throws PidspaceException {@code no-space-ids-left} when every one is taken
+   */
+  public int lowestFreeSpace(java.util.function.IntPredicate free) {
+    for (int id = DEFAULT_SPACE + 1; id < maxSpaces; id++) {
+      if (free.test(id)) {
+        return id;
+      }
+    }
+    throw new PidspaceException(PidspaceException.Code.NO_SPACE_IDS_LEFT, "all " + (maxSpaces - 1) + " space ids are in use");
+  }
+
   /** @throws PidspaceException {@code out-of-range} unless {@code 0 <= space < maxSpaces} */
   public int checkSpace(int space) {
     if (!isValidSpace(space)) {

@@ -1,8 +1,14 @@
 package io.pidspace.core;
 
 /**
- * Every refusal pidspace makes: a stable {@link Code} (the same word the HTTP API and
- * {@code replay} print) and a message that names the bad value and the range it broke.
+ * Every refusal pidspace makes, as the facade fails with it: a {@link Refusal} (a stable
+ * {@link Code}, the same word the HTTP API and {@code replay} print, and a message).
+ *
+ * <p>One rule for a message, which the HTTP answer shows as it is: it names the rule a request
+ * broke and the server's own facts it met, by number (a limit such as pid_max or
+ * pidspace.max-batch, a space, vpid or hold the server has or has not), and never quotes a request's
+ * text. The core only ever sees numbers that were parsed and range-checked where the request
+ * entered, so hostile input never comes back.
  */
 public final class PidspaceException extends RuntimeException {
 
@@ -43,7 +49,8 @@ public final class PidspaceException extends RuntimeException {
       return wire;
     }
 
-    static Code fromWire(String wire) {
+    /** The code whose {@link #wire()} word is {@code wire}; null for none. */
+    public static Code ofWire(String wire) {
       for (Code c : values()) {
         if (c.wire.equals(wire)) {
           return c;
@@ -53,29 +60,24 @@ public final class PidspaceException extends RuntimeException {
     }
   }
 
-  private final Code code;
+  private final Refusal refusal;
 
   public PidspaceException(Code code, String message) {
-    super(message, null, false, false); // a refusal is an answer, not a bug: no stack trace to fill
-    this.code = code;
+    this(new Refusal(code, message));
+  }
+
+  public PidspaceException(Refusal refusal) {
+    super(refusal.message(), null, false, false); // a refusal is an answer, not a bug: no stack trace to fill
+    this.refusal = refusal;
   }
 
   public Code code() {
-    return code;
+    return refusal.code();
   }
 
-  /** {@code "code: message"}: how a refusal travels in a reply between actors and nodes. */
-  public String toWire() {
-    return code.wire + ": " + getMessage();
-  }
-
-  /** The inverse of {@link #toWire()}; text without a known code becomes {@link Code#UNAVAILABLE}. */
-  public static PidspaceException fromWire(String text) {
-    int colon = text.indexOf(": ");
-    Code code = colon > 0 ? Code.fromWire(text.substring(0, colon)) : null;
-    return code == null
-        ? new PidspaceException(Code.UNAVAILABLE, text)
-        : new PidspaceException(code, text.substring(colon + 2));
+  /** The refusal as a value, to send in a reply. */
+  public Refusal refusal() {
+    return refusal;
   }
 
   /**
@@ -84,9 +86,7 @@ public final class PidspaceException extends RuntimeException {
    * {@link Code#UNAVAILABLE}.
    */
   public static PidspaceException from(Throwable failure) {
-    Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause()
-        : failure;
+    Throwable cause = Failures.unwrap(failure);
     if (cause instanceof PidspaceException refusal) {
       return refusal;
     }

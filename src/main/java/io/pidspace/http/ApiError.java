@@ -4,9 +4,10 @@ import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.scaladsl.model.EntityStreamSizeException;
+import io.pidspace.core.Failures;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import java.time.Duration;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -41,7 +42,7 @@ final class ApiError extends RuntimeException {
 
   /** Why reading a request body failed: it was too large, too slow, or it broke off. */
   static ApiError ofBody(Throwable failure, HttpSettings settings) {
-    Throwable cause = cause(failure);
+    Throwable cause = Failures.unwrap(failure);
     if (cause instanceof EntityStreamSizeException) {
       return bodyTooLarge(settings.maxBody());
     }
@@ -65,12 +66,12 @@ final class ApiError extends RuntimeException {
 
   /** The error a failed request answers with; anything but a known refusal is an internal error. */
   static ApiError of(Throwable failure) {
-    Throwable cause = cause(failure);
+    Throwable cause = Failures.unwrap(failure);
     if (cause instanceof ApiError error) {
       return error;
     }
-    if (cause instanceof PidspaceException refusal) {
-      return new ApiError(status(refusal.code()), refusal.code().wire(), refusal.getMessage());
+    if (cause instanceof PidspaceException refused) {
+      return of(refused.refusal());
     }
     if (cause instanceof EntityStreamSizeException tooLarge) {
       return bodyTooLarge(tooLarge.limit());
@@ -79,9 +80,9 @@ final class ApiError extends RuntimeException {
     return new ApiError(StatusCodes.INTERNAL_SERVER_ERROR, "internal", "the node failed to answer; its log says why");
   }
 
-  /** What failed, without the CompletionException a stage wraps it in. */
-  static Throwable cause(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+  /** A refusal as the client sees it: its code's status and word, its message as it is (PidspaceException's rule). */
+  static ApiError of(Refusal refusal) {
+    return new ApiError(status(refusal.code()), refusal.code().wire(), refusal.message());
   }
 
   private static StatusCode status(PidspaceException.Code code) {

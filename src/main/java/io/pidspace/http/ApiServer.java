@@ -38,6 +38,7 @@ import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pidspace.core.Failures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -330,7 +331,7 @@ final class ApiServer {
     }
 
     private FullHttpResponse internalError(Throwable failure) {
-      log.error("request failed unexpectedly: {}", ApiError.cause(failure).getClass().getName());
+      log.error("request failed unexpectedly: {}", Failures.unwrap(failure).getClass().getName());
       return refusal(ApiError.of(failure));
     }
 

@@ -1,6 +1,7 @@
 package io.pidspace.http;
 
 import akka.http.javadsl.model.HttpResponse;
+import io.pidspace.core.Failures;
 import io.pidspace.metrics.NodeMetrics;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import java.util.EnumMap;
@@ -60,7 +61,7 @@ final class RequestMetrics {
     ApiError error = ApiError.of(failure);
     node.refused(error.code());
     if (error.code().equals("internal")) { // a bug; space-unrecoverable, a 500 too, its space logs
-      log.error("request failed unexpectedly", withoutMessage(ApiError.cause(failure)));
+      log.error("request failed unexpectedly", withoutMessage(Failures.unwrap(failure)));
     }
     return error.response();
   }

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.RecipientRef;
 import akka.actor.typed.Scheduler;
 import akka.actor.typed.scaladsl.AskPattern;
-import akka.pattern.StatusReply;
 import akka.util.Timeout;
 import io.pidspace.core.PidspaceException;
 import java.time.Duration;
@@ -36,24 +35,24 @@ final class Asks {
   }
 
   /**
-   * As {@link #ask}; a {@link StatusReply#error} (a {@link PidspaceException#toWire()}) completes
-   * the future with that {@link PidspaceException}, a timeout with {@code unavailable}.
+   * As {@link #ask}, for a request answered with a {@link Result}: a {@link Result.Refused}
+   * completes the future with its {@link PidspaceException}, a timeout with {@code unavailable}.
    */
-  static <Req, Res> CompletableFuture<Res> askWithStatus(RecipientRef<Req> target,
-      Function<ActorRef<StatusReply<Res>>, Req> request, Duration timeout, Scheduler scheduler) {
-    Future<Res> answer =
-        new AskPattern.Askable<>(target).askWithStatus(request::apply, Timeout.create(timeout), scheduler);
-    CompletableFuture<Res> future = new CompletableFuture<>();
-    answer.onComplete(result -> result.isSuccess()
-        ? future.complete(result.get())
-        : future.completeExceptionally(refusal(result.failed().get())), IN_PLACE);
+  static <Req, R extends Result> CompletableFuture<R> askResult(RecipientRef<Req> target,
+      Function<ActorRef<Result>, Req> request, Duration timeout, Scheduler scheduler) {
+    CompletableFuture<R> future = new CompletableFuture<>();
+    ask(target, request, timeout, scheduler).whenComplete((result, failure) -> {
+      if (failure != null) {
+        future.completeExceptionally(PidspaceException.from(failure));
+      } else if (result instanceof Result.Refused refused) {
+        future.completeExceptionally(refused.refusal().exception());
+      } else {
+        @SuppressWarnings("unchecked") // the target answers R or a refusal (see its command's replyTo)
+        R value = (R) result;
+        future.complete(value);
+      }
+    });
     return future;
-  }
-
-  private static PidspaceException refusal(Throwable failure) {
-    return failure instanceof StatusReply.ErrorMessage error
-        ? PidspaceException.fromWire(error.getMessage())
-        : PidspaceException.from(failure);
   }
 
   private static <T> CompletableFuture<T> toJava(Future<T> answer) {

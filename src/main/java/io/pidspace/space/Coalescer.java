@@ -34,14 +34,9 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
   interface Command extends NoSerializationVerificationNeeded {}
 
   /** {@code deadline} is a {@link System#nanoTime()} instant. */
-  record Request(PidSpace.Kind kind, int count, int[] pids, long deadline, CompletableFuture<PidSpace.Outcome> answer)
-      implements Command {
-    int weight() {
-      return kind == PidSpace.Kind.ALLOC ? count : pids == null ? 1 : pids.length;
-    }
-  }
+  record Queued(Request<?> request, long deadline, CompletableFuture<Result> answer) implements Command {}
 
-  private record RunAnswered(List<Request> run, PidSpace.Outcomes outcomes, Throwable failure) implements Command {}
+  private record RunAnswered(List<Queued> run, PidSpace.Results results, Throwable failure) implements Command {}
 
   /** Sent to itself after a run's answers: the next run waits for it (see {@link #onRunAnswered}). */
   private enum SendNext implements Command { INSTANCE }
@@ -50,7 +45,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
   private final PidspaceSettings settings;
   private final RecipientRef<PidSpace.Command> target;
   private final InFlight inFlightAsks;
-  private final ArrayDeque<Request> queue = new ArrayDeque<>();
+  private final ArrayDeque<Queued> queue = new ArrayDeque<>();
   private boolean inFlight; // a run is sent and not yet answered, or its answers are handed out
   // The last run was failed by a member's removal (or timed out after one) and none has been
   // answered since: the next one may go to a dead node too, so it gets InFlight.SUSPECT_TIMEOUT.
@@ -73,7 +68,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Request.class, this::onRequest)
+        .onMessage(Queued.class, this::onRequest)
         .onMessage(RunAnswered.class, this::onRunAnswered)
         .onMessageEquals(SendNext.INSTANCE, () -> {
           inFlight = false;
@@ -83,7 +78,7 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
         .build();
   }
 
-  private Behavior<Command> onRequest(Request request) {
+  private Behavior<Command> onRequest(Queued request) {
     if (queue.size() >= settings.maxQueue()) {
       request.answer.completeExceptionally(new PidspaceException(PidspaceException.Code.OVERLOADED,
           "space " + space + " has " + settings.maxQueue() + " requests waiting on this node (pidspace.max-queue)"));
@@ -99,8 +94,8 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     if (inFlight) {
       return;
     }
-    List<Request> run = new ArrayList<>();
-    List<PidSpace.Op> ops = new ArrayList<>();
+    List<Queued> run = new ArrayList<>();
+    List<Request<?>> requests = new ArrayList<>();
     long now = System.nanoTime();
     long wallNow = System.currentTimeMillis();
     // After a removal the space may be on its way to a new home: this run gets SUSPECT_TIMEOUT in
@@ -110,31 +105,37 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
     Duration grace = suspect ? InFlight.SUSPECT_TIMEOUT.dividedBy(2) : settings.askTimeout().dividedBy(2);
     long latest = now;
     int weight = 0;
-    while (!queue.isEmpty() && (run.isEmpty() || settings.groupCommit() && weight + queue.peek().weight() <= settings.maxBatch())) {
-      Request r = queue.poll();
+    while (!queue.isEmpty()
+        && (run.isEmpty() || settings.groupCommit() && weight + queue.peek().request.weight() <= settings.maxBatch())) {
+      Queued r = queue.poll();
       if (r.deadline - now <= 0) {
         r.answer.completeExceptionally(gaveUp());
         continue;
       }
       long deadline = Math.min(r.deadline, cap);
       run.add(r);
-      ops.add(new PidSpace.Op(r.kind, r.count, r.pids, wallNow + (deadline - now) / 1_000_000));
-      weight += r.weight();
+      requests.add(r.request);
+      weight += r.request.weight();
       latest = Math.max(latest, deadline);
     }
     if (run.isEmpty()) {
       return;
     }
     inFlight = true;
+    long[] deadlines = new long[run.size()]; // on the space's clock: epoch millis
+    for (int i = 0; i < deadlines.length; i++) {
+      deadlines[i] = wallNow + (Math.min(run.get(i).deadline, cap) - now) / 1_000_000;
+    }
     // The space refuses what reaches it after its deadline; past the latest one, the grace lets
     // a write that started in time finish and be answered truly.
     Duration timeout = Duration.ofNanos(latest - now).plus(grace);
     // A run to a space on a node that crashed is failed when that node is removed (InFlight), not
     // when this timeout expires: the next run then waits in sharding's buffer until the space is back.
     getContext().pipeToSelf(
-        inFlightAsks.track(Asks.<PidSpace.Command, PidSpace.Outcomes>ask(
-            target, replyTo -> new PidSpace.Run(ops, replyTo), timeout, getContext().getSystem().scheduler())),
-        (outcomes, failure) -> new RunAnswered(run, outcomes, failure));
+        inFlightAsks.track(Asks.<PidSpace.Command, PidSpace.Results>ask(target,
+            replyTo -> new PidSpace.Run(requests, deadlines, replyTo), timeout,
+            getContext().getSystem().scheduler())),
+        (results, failure) -> new RunAnswered(run, results, failure));
   }
 
   /**
@@ -152,9 +153,9 @@ final class Coalescer extends AbstractBehavior<Coalescer.Command> {
           : PidspaceException.unavailable("space " + space + " did not answer in time");
       answer.run.forEach(r -> r.answer.completeExceptionally(unavailable));
     } else {
-      List<PidSpace.Outcome> outcomes = answer.outcomes.outcomes();
+      List<Result> results = answer.results.results();
       for (int i = 0; i < answer.run.size(); i++) {
-        answer.run.get(i).answer.complete(outcomes.get(i));
+        answer.run.get(i).answer.complete(results.get(i));
       }
     }
     getContext().getSelf().tell(SendNext.INSTANCE);

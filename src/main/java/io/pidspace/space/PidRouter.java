@@ -72,10 +72,9 @@ public final class PidRouter {
     if (refusal == null && (count < 1 || count > settings.maxBatch())) {
       refusal = PidspaceException.badRequest("count must be within 1.." + settings.maxBatch());
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.ALLOC, count, null).thenApply(PidSpace.Outcome::pids);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Alloc(count)).thenApply(Result.Pids::pids);
   }
 
   /** The longest a hold may live: a restore that takes longer asks again. */
@@ -93,10 +92,9 @@ public final class PidRouter {
     if (refusal == null && hold < 0) {
       refusal = PidspaceException.badRequest("a hold id is a positive whole number");
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.ALLOC_AT, hold, vpids.clone()).thenApply(PidSpace.Outcome::pids);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.AllocAt(vpids.clone(), hold)).thenApply(Result.Pids::pids);
   }
 
   /** Holds {@code vpids} of {@code space} for {@code ttl}; answers the hold's id. */
@@ -108,22 +106,20 @@ public final class PidRouter {
     if (refusal == null && (ttl.toMillis() < 1 || ttl.compareTo(MAX_HOLD_TTL) > 0)) {
       refusal = PidspaceException.outOfRange("ttl must be within 1 ms.." + MAX_HOLD_TTL.toHours() + " h");
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.HOLD, (int) ttl.toMillis(), vpids.clone()).thenApply(outcome -> outcome.pids()[0]);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Hold(vpids.clone(), ttl.toMillis())).thenApply(Result.HoldPlaced::hold);
   }
 
   /** Releases a hold: its vpids are free for next-fit again. */
   public CompletableFuture<Done> release(int space, int hold) {
     PidspaceException refusal = checkSpace(space);
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
+    if (refusal == null && hold < 1) {
+      refusal = PidspaceException.unknownHold(space, hold);
     }
-    if (hold < 1) {
-      return CompletableFuture.failedFuture(PidspaceException.unknownHold(space, hold));
-    }
-    return submit(space, PidSpace.Kind.RELEASE, hold, null).thenApply(outcome -> Done.getInstance());
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Release(hold)).thenApply(done -> Done.getInstance());
   }
 
   /** Sets the space's pid_max: raised any time, lowered only above its highest allocated or held vpid. */
@@ -132,10 +128,9 @@ public final class PidRouter {
     if (refusal == null) {
       refusal = refusalOf(() -> layout.checkPidMax(pidMax));
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.PID_MAX, pidMax, null).thenApply(PidSpace.Outcome::stats);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.SetPidMax(pidMax)).thenApply(Result.Stats::stats);
   }
 
   /** Sets the space's reuse delay: vpids freed from now on are skipped by next-fit that long (zero: off). */
@@ -144,10 +139,9 @@ public final class PidRouter {
     if (refusal == null && (delay.isNegative() || delay.toMillis() > PidMap.MAX_REUSE_DELAY)) {
       refusal = PidspaceException.outOfRange("reuseDelay must be within 0.." + PidMap.MAX_REUSE_DELAY / 3_600_000 + " h");
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.REUSE_DELAY, (int) delay.toMillis(), null).thenApply(PidSpace.Outcome::stats);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.SetReuseDelay(delay.toMillis())).thenApply(Result.Stats::stats);
   }
 
   /**
@@ -160,20 +154,18 @@ public final class PidRouter {
     if (refusal == null && alive.length > settings.maxBatch()) {
       refusal = PidspaceException.badRequest("alive may name at most " + settings.maxBatch() + " vpids (pidspace.max-batch)");
     }
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.RECONCILE, apply ? reconcileReports : 0, alive.clone())
-        .thenApply(PidSpace.Outcome::reconciled);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Reconcile(alive.clone(), apply ? reconcileReports : 0))
+            .thenApply(Result.Reconciliation::reconciled);
   }
 
   /** The whole space as a portable document. */
   public CompletableFuture<SpaceImage> export(int space) {
     PidspaceException refusal = checkSpace(space);
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.EXPORT, 0, null).thenApply(PidSpace.Outcome::image);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Export()).thenApply(Result.Image::image);
   }
 
   private PidspaceException checkVpids(int[] vpids) {
@@ -191,13 +183,13 @@ public final class PidRouter {
     if (refusal != null) {
       return CompletableFuture.failedFuture(refusal);
     }
-    return submit(layout.spaceOf(pid), PidSpace.Kind.FREE, 0, new int[] {pid}).thenCompose(outcome ->
-        outcome.refused().isEmpty()
+    return submit(layout.spaceOf(pid), new Request.Free(new int[] {layout.vpidOf(pid)})).thenCompose(freed ->
+        freed.result().refused().isEmpty()
             ? CompletableFuture.completedFuture(Done.getInstance())
-            : CompletableFuture.failedFuture(refusal(outcome.refused().get(0))));
+            : CompletableFuture.failedFuture(freed.result().refused().get(0).reason().exception()));
   }
 
-  /** Splits the batch by space, one request each, and joins the answers. */
+  /** Splits the batch by space, one request of its vpids each, and joins the answers. */
   public CompletableFuture<FreeResult> free(int[] pids) {
     if (pids.length > settings.maxBatch()) {
       return CompletableFuture.completedFuture(allRefused(pids, PidspaceException.badRequest(
@@ -216,10 +208,12 @@ public final class PidRouter {
     CompletableFuture<FreeResult> result = CompletableFuture.completedFuture(new FreeResult(new int[0], invalid));
     for (Map.Entry<Integer, List<Integer>> part : bySpace.entrySet()) {
       int[] batch = part.getValue().stream().mapToInt(Integer::intValue).toArray();
-      CompletableFuture<FreeResult> answer = submit(part.getKey(), PidSpace.Kind.FREE, 0, batch)
-          .handle((outcome, failure) -> failure == null
-              ? new FreeResult(outcome.pids(), outcome.refused())
-              : allRefused(batch, PidspaceException.from(failure)));
+      int[] vpids = new int[batch.length];
+      for (int i = 0; i < batch.length; i++) {
+        vpids[i] = layout.vpidOf(batch[i]);
+      }
+      CompletableFuture<FreeResult> answer = submit(part.getKey(), new Request.Free(vpids))
+          .handle((freed, failure) -> failure == null ? freed.result() : allRefused(batch, PidspaceException.from(failure)));
       result = result.thenCombine(answer, FreeResult::plus);
     }
     return result;
@@ -227,31 +221,27 @@ public final class PidRouter {
 
   public CompletableFuture<PidInfo> lookup(int pid) {
     PidspaceException refusal = checkPid(pid);
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(layout.spaceOf(pid), PidSpace.Kind.LOOKUP, 0, new int[] {pid}).thenApply(PidSpace.Outcome::info);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(layout.spaceOf(pid), new Request.Lookup(layout.vpidOf(pid))).thenApply(Result.Info::info);
   }
 
   public CompletableFuture<SpaceStats> stats(int space) {
     PidspaceException refusal = checkSpace(space);
-    if (refusal != null) {
-      return CompletableFuture.failedFuture(refusal);
-    }
-    return submit(space, PidSpace.Kind.STATS, 0, null).thenApply(PidSpace.Outcome::stats);
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Stats()).thenApply(Result.Stats::stats);
   }
 
-  /** One request to this node's coalescer of {@code space}; a refusal fails the future. */
-  private CompletableFuture<PidSpace.Outcome> submit(int space, PidSpace.Kind kind, int count, int[] pids) {
+  /** One checked request to this node's coalescer of {@code space}; a refusal fails the future. */
+  private <R extends Result> CompletableFuture<R> submit(int space, Request<R> request) {
     PidspaceException frozen = freezeGuard.refusal();
     if (frozen != null) {
       return CompletableFuture.failedFuture(frozen);
     }
-    CompletableFuture<PidSpace.Outcome> answer = new CompletableFuture<>();
-    coalescer(space).tell(new Coalescer.Request(kind, count, pids, System.nanoTime() + timeoutNanos, answer));
-    return answer.thenCompose(outcome -> outcome.error() == null
-        ? CompletableFuture.completedFuture(outcome)
-        : CompletableFuture.failedFuture(PidspaceException.fromWire(outcome.error())));
+    CompletableFuture<Result> answer = new CompletableFuture<>();
+    coalescer(space).tell(new Coalescer.Queued(request, System.nanoTime() + timeoutNanos, answer));
+    return answer.thenCompose(Result::settle);
   }
 
   private ActorRef<Coalescer.Command> coalescer(int space) {
@@ -285,10 +275,6 @@ public final class PidRouter {
     } catch (PidspaceException refusal) {
       return refusal;
     }
-  }
-
-  private static PidspaceException refusal(FreeResult.Refusal r) {
-    return PidspaceException.fromWire(r.code() + ": " + r.message());
   }
 
   private static FreeResult allRefused(int[] pids, PidspaceException reason) {

@@ -1,38 +1,19 @@
 package io.pidspace.space;
 
 import akka.actor.typed.ActorRef;
-import akka.actor.typed.BackoffSupervisorStrategy;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.PreRestart;
-import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
-import akka.japi.function.Procedure;
-import akka.persistence.typed.PersistenceId;
-import akka.persistence.typed.RecoveryCompleted;
-import akka.persistence.typed.RecoveryFailed;
-import akka.persistence.typed.SnapshotAdapter;
-import akka.persistence.typed.javadsl.CommandHandler;
-import akka.persistence.typed.javadsl.EventHandler;
-import akka.persistence.typed.javadsl.EventSourcedBehavior;
-import akka.persistence.typed.javadsl.RetentionCriteria;
-import akka.persistence.typed.javadsl.SignalHandler;
 import io.pidspace.core.CborSerializable;
-import io.pidspace.core.FreeResult;
-import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
 import io.pidspace.core.PidspaceException;
-import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
-import io.pidspace.metrics.SpaceMetrics;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -43,7 +24,7 @@ import java.util.List;
  *
  * <p>Requests come in {@link Run runs} from a node's {@link Coalescer}: the space decides a run
  * with the core, request by request in arrival order, stores what changed as one event and then
- * answers every request ({@link #decide}). {@link Durable} is event-sourced: no answer before its
+ * answers every request ({@link #decide}; each kind in {@link SpaceRequests}). {@link DurableSpace} is event-sourced: no answer before its
  * event is stored, except allocs inside a stored reservation ({@code pidspace.reservation},
  * {@link SpaceEvent.Reserved}), which are stored with the next write. {@link InMemory}
  * ({@code pidspace.persistence = none}) keeps the changes at once.
@@ -76,41 +57,14 @@ final class PidSpace {
   /** What a space is: {@code stats} only while it exists. */
   record Status(boolean exists, long generation, SpaceStats stats) implements CborSerializable {}
 
-  /** Requests in arrival order; answered with one {@link Outcome} each, in the same order. */
-  record Run(List<Op> ops, ActorRef<Outcomes> replyTo) implements Command {}
-
-  enum Kind { ALLOC, FREE, LOOKUP, STATS, ALLOC_AT, HOLD, RELEASE, PID_MAX, EXPORT, REUSE_DELAY, RECONCILE }
-
   /**
-   * One request of a run. {@code count} for {@code ALLOC}; {@code pids} (global, of this space)
-   * for {@code FREE} and {@code LOOKUP}; {@code pids} the vpids and {@code count} the hold to
-   * claim from (0: none) for {@code ALLOC_AT}; the vpids and the time to live in milliseconds for
-   * {@code HOLD}; the hold for {@code RELEASE}; the new pid_max for {@code PID_MAX}; the reuse
-   * delay in milliseconds for {@code REUSE_DELAY}; the alive vpids and the reports a leak must
-   * have been in before it is freed (0: report only) for {@code RECONCILE}. Its caller gives up at {@code deadline} (epoch millis):
-   * a request that reaches the space later is answered unavailable and changes nothing.
+   * Requests in arrival order; answered with one {@link Result} each, in the same order. Their
+   * callers give up at {@code deadlines} (epoch millis, one per request): a request that reaches
+   * the space later is answered unavailable and changes nothing.
    */
-  record Op(Kind kind, int count, int[] pids, long deadline) implements CborSerializable {}
+  record Run(List<Request<?>> requests, long[] deadlines, ActorRef<Results> replyTo) implements Command {}
 
-  /**
-   * The answer to one {@link Op}: {@code error} (a {@link PidspaceException#toWire()}) or, by kind,
-   * the allocated {@code pids}; the freed {@code pids} with the {@code refused} ones; {@code info};
-   * {@code stats}; for {@code ALLOC_AT} the global pids in the order asked, for {@code HOLD} the
-   * new hold's id as the one element of {@code pids}, for {@code PID_MAX} the {@code stats}, for
-   * {@code EXPORT} the {@code image}, for {@code RECONCILE} the {@code reconciled} report.
-   */
-  record Outcome(String error, int[] pids, List<FreeResult.Refusal> refused, PidInfo info, SpaceStats stats,
-      SpaceImage image, Reconciled reconciled) implements CborSerializable {
-    static Outcome refused(PidspaceException reason) {
-      return new Outcome(reason.toWire(), null, null, null, null, null, null);
-    }
-
-    static Outcome pids(int[] pids) {
-      return new Outcome(null, pids, null, null, null, null, null);
-    }
-  }
-
-  record Outcomes(List<Outcome> outcomes) implements CborSerializable {}
+  record Results(List<Result> results) implements CborSerializable {}
 
   /**
    * Stop gracefully: sharding's stop message (passivation, a rebalance's handoff, a node's leave)
@@ -133,9 +87,9 @@ final class PidSpace {
   /** The range a reservation starts at, when {@code pidspace.reservation} allows as much. */
   static final int MIN_RESERVATION = 1_024;
 
-  private final int space;
-  private final PidspaceSettings settings;
-  private final PidLayout layout;
+  final int space;
+  final PidspaceSettings settings;
+  final PidLayout layout;
   // How far ahead the next reservation reaches (see reservationAhead), and when the last one was stored.
   private int reservationAhead;
   private long lastReserved;
@@ -149,8 +103,8 @@ final class PidSpace {
   static Behavior<Command> create(PidspaceSettings settings, int space, boolean restartsCapped) {
     PidSpace logic = new PidSpace(settings, space);
     return Behaviors.setup(ctx -> settings.durable()
-        ? RecoveryGuard.around(ctx, settings, space, Durable.persistenceId(space).id(),
-            guard -> new Durable(ctx, logic, restartsCapped, guard))
+        ? RecoveryGuard.around(ctx, settings, space, DurableSpace.persistenceId(space).id(),
+            guard -> new DurableSpace(ctx, logic, restartsCapped, guard))
         : new InMemory(ctx, logic));
   }
 
@@ -161,7 +115,7 @@ final class PidSpace {
   }
 
   /** What a command does: the events to store (none for a read), then the reply to send. */
-  private record Decision(List<SpaceEvent> events, Runnable reply) {
+  record Decision(List<SpaceEvent> events, Runnable reply) {
     static Decision reply(Runnable reply) {
       return new Decision(List.of(), reply);
     }
@@ -171,7 +125,7 @@ final class PidSpace {
    * Decides {@code command} on {@code state}. A run changes the map as it goes; a durable space
    * rolls the changes back before it stores them, and the event handler applies them once stored.
    */
-  private Decision decide(SpaceState state, Command command) {
+  Decision decide(SpaceState state, Command command) {
     if (command instanceof Run run) {
       return decideRun(state, run);
     } else if (command instanceof Inspect cmd) {
@@ -216,11 +170,11 @@ final class PidSpace {
   }
 
   private Decision decideRun(SpaceState state, Run run) {
-    List<Outcome> outcomes = new ArrayList<>(run.ops.size());
+    List<Result> results = new ArrayList<>(run.requests.size());
     if (!state.exists()) {
-      Outcome unknown = Outcome.refused(PidspaceException.unknownSpace(space));
-      run.ops.forEach(op -> outcomes.add(unknown));
-      return Decision.reply(() -> run.replyTo.tell(new Outcomes(outcomes)));
+      Result unknown = new Result.Refused(PidspaceException.unknownSpace(space).refusal());
+      run.requests.forEach(request -> results.add(unknown));
+      return Decision.reply(() -> run.replyTo.tell(new Results(results)));
     }
     PidMap map = state.map();
     PidMap.Run changes = state.openRun(); // with unstored changes from earlier runs, if any
@@ -228,12 +182,11 @@ final class PidSpace {
     int stepsBefore = changes.otherSteps();
     long now = System.currentTimeMillis();
     changes.at(now); // before anything is decided: durable hold expiry (also after a crash) and the reuse delay's clock
-    for (Op op : run.ops) {
-      outcomes.add(now > op.deadline
-          ? Outcome.refused(PidspaceException.unavailable("the request reached space " + space + " after its caller gave up"))
-          : decideOp(map, changes, op));
+    SpaceRequests requests = new SpaceRequests(space, layout, map, changes, now);
+    for (int i = 0; i < run.requests.size(); i++) {
+      results.add(now > run.deadlines[i] ? tooLate() : requests.answer(run.requests.get(i)));
     }
-    Outcomes answer = new Outcomes(outcomes);
+    Results answer = new Results(results);
     Runnable reply = () -> run.replyTo.tell(answer);
     if (changes.size() == before && changes.otherSteps() == stepsBefore) {
       if (before == 0 && stepsBefore == 0) {
@@ -279,7 +232,7 @@ final class PidSpace {
    * them) and a {@code Reserved(0, 0)} that ends the reservation, its lease kept (a new
    * generation's create still waits it out); nothing when nothing is unstored or reserved.
    */
-  private static List<SpaceEvent> stopEvents(SpaceState state) {
+  static List<SpaceEvent> stopEvents(SpaceState state) {
     List<SpaceEvent> events = new ArrayList<>();
     if (state.exists()) {
       PidMap.Run changes = state.openRun();
@@ -354,102 +307,12 @@ final class PidSpace {
         || event instanceof SpaceEvent.ReuseDelayChanged || event instanceof SpaceEvent.PidsCooled;
   }
 
-  private Outcome decideOp(PidMap map, PidMap.Run changes, Op op) {
-    switch (op.kind) {
-      case ALLOC -> {
-        if (op.count < 1 || op.count > settings.maxBatch()) {
-          return Outcome.refused(PidspaceException.badRequest("count must be within 1.." + settings.maxBatch()));
-        }
-        int[] vpids = new int[Math.min(op.count, map.pidMax())];
-        int n = changes.alloc(op.count, vpids);
-        if (n == 0) {
-          return Outcome.refused(PidspaceException.exhausted(space, map.pidMax()));
-        }
-        int[] pids = new int[n];
-        for (int i = 0; i < n; i++) {
-          pids[i] = layout.encode(space, vpids[i]);
-        }
-        return Outcome.pids(pids);
-      }
-      case ALLOC_AT -> {
-        PidspaceException refusal = changes.allocAt(op.pids, op.count);
-        if (refusal != null) {
-          return Outcome.refused(refusal);
-        }
-        int[] pids = new int[op.pids.length];
-        for (int i = 0; i < pids.length; i++) {
-          pids[i] = layout.encode(space, op.pids[i]);
-        }
-        return Outcome.pids(pids);
-      }
-      case HOLD -> {
-        try {
-          return Outcome.pids(new int[] {changes.hold(op.pids, System.currentTimeMillis() + op.count)});
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case RELEASE -> {
-        PidspaceException refusal = changes.release(op.count);
-        return refusal == null ? Outcome.pids(new int[0]) : Outcome.refused(refusal);
-      }
-      case PID_MAX -> {
-        try {
-          changes.setPidMax(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null, null);
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case REUSE_DELAY -> {
-        try {
-          changes.setReuseDelay(op.count);
-          return new Outcome(null, null, null, null, map.stats(), null, null);
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case RECONCILE -> {
-        try {
-          return new Outcome(null, null, null, null, null, null, changes.reconcile(op.pids, op.count));
-        } catch (PidspaceException refusal) {
-          return Outcome.refused(refusal);
-        }
-      }
-      case EXPORT -> {
-        return new Outcome(null, null, null, null, null, map.image(), null);
-      }
-      case FREE -> {
-        int[] freed = new int[op.pids.length];
-        int n = 0;
-        List<FreeResult.Refusal> refused = new ArrayList<>();
-        for (int pid : op.pids) {
-          PidspaceException refusal = changes.free(vpidOf(pid));
-          if (refusal == null) {
-            freed[n++] = pid;
-          } else {
-            refused.add(FreeResult.Refusal.of(pid, refusal));
-          }
-        }
-        return new Outcome(null, Arrays.copyOf(freed, n), refused, null, null, null, null);
-      }
-      case LOOKUP -> {
-        int pid = op.pids[0];
-        return new Outcome(null, null, null, new PidInfo(pid, space, layout.vpidOf(pid), map.isAllocated(vpidOf(pid))), null, null, null);
-      }
-      case STATS -> {
-        return new Outcome(null, null, null, null, map.stats(), null, null);
-      }
-      default -> throw new IllegalArgumentException("unexpected request " + op.kind);
-    }
+  private Result tooLate() {
+    return new Result.Refused(PidspaceException.unavailable(
+        "the request reached space " + space + " after its caller gave up").refusal());
   }
 
-  /** The vpid of a pid of this space; -1 (refused by the map) for a pid of another space. */
-  private int vpidOf(int pid) {
-    return layout.spaceOf(pid) == space ? layout.vpidOf(pid) : -1;
-  }
-
-  private SpaceState initialState() {
+  SpaceState initialState() {
     return SpaceState.initial(layout, space, settings.pidMax());
   }
 
@@ -476,166 +339,6 @@ final class PidSpace {
         decision.reply.run();
         return this;
       }).build();
-    }
-  }
-
-  /** {@code pidspace.persistence = jdbc}: the reply waits until the events are stored. */
-  private static final class Durable extends EventSourcedBehavior<Command, SpaceEvent, SpaceState> {
-    private final ActorContext<Command> context;
-    private final PidSpace logic;
-    private final SpaceMetrics metrics;
-    // Set by Passivate: an incarnation restarted after the stop's write failed stops again.
-    private boolean stopping;
-    private final RecoveryGuard guard;
-
-    Durable(ActorContext<Command> context, PidSpace logic, boolean restartsCapped, RecoveryGuard guard) {
-      super(persistenceId(logic.space), restarts(logic.settings, restartsCapped));
-      this.context = context;
-      this.logic = logic;
-      this.metrics = SpaceMetrics.of(context.getSystem());
-      this.guard = guard;
-    }
-
-    static PersistenceId persistenceId(int space) {
-      return PersistenceId.of(TYPE_KEY.name(), Integer.toString(space));
-    }
-
-    /** The decision's reply, once its events are stored, after telling the node's metrics about the write. */
-    private Procedure<SpaceState> timed(Decision decision) {
-      long start = System.nanoTime();
-      return stored -> {
-        int pids = 0;
-        for (SpaceEvent event : decision.events) {
-          pids += event instanceof SpaceEvent.PidsChanged changed ? changed.changes().length : 0;
-        }
-        metrics.stored(pids, System.nanoTime() - start);
-        decision.reply.run();
-      };
-    }
-
-    private static BackoffSupervisorStrategy restarts(PidspaceSettings settings, boolean capped) {
-      BackoffSupervisorStrategy backoff = SupervisorStrategy.restartWithBackoff(settings.restartBackoffMin(), settings.restartBackoffMax(), 0.2);
-      return capped ? backoff.withMaxRestarts(settings.maxRestarts()) : backoff;
-    }
-
-    @Override
-    public SpaceState emptyState() {
-      return logic.initialState();
-    }
-
-    @Override
-    public CommandHandler<Command, SpaceEvent, SpaceState> commandHandler() {
-      return (state, command) -> {
-        if (guard.answeredAlready(command)) {
-          return Effect().none(); // refused while recovery failed; stashed since
-        }
-        if (command == Passivate.INSTANCE) {
-          stopping = true;
-          List<SpaceEvent> events = stopEvents(state);
-          if (events.isEmpty()) {
-            return Effect().stop();
-          }
-          context.getLog().debug("space {} stops: it stores its unstored changes and ends its reservation first ({} events)",
-              logic.space, events.size());
-          return Effect().persist(events).thenStop();
-        }
-        if ((command instanceof Create || command instanceof Import) && !state.exists()) {
-          long wait = state.reservedUntil() + CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
-          if (wait > 0) {
-            // a stale copy of the old generation may still answer allocs inside its reservation
-            context.scheduleOnce(Duration.ofMillis(wait), context.getSelf(), command);
-            return Effect().none();
-          }
-        }
-        Decision decision = logic.decide(state, command);
-        return decision.events.isEmpty()
-            ? Effect().none().thenRun(s -> decision.reply.run())
-            : Effect().persist(decision.events).thenRun(timed(decision));
-      };
-    }
-
-    @Override
-    public EventHandler<SpaceState, SpaceEvent> eventHandler() {
-      return (state, event) -> {
-        if (guard.skipsEvents()) {
-          return state; // this recovery fails once the replay ends (RecoveryGuard)
-        }
-        try {
-          return state.apply(event);
-        } catch (RuntimeException notApplied) {
-          if (guard.eventNotApplied(notApplied, replayedTo())) {
-            return state;
-          }
-          throw notApplied;
-        }
-      };
-    }
-
-    @Override
-    public RetentionCriteria retentionCriteria() {
-      return logic.settings.retention();
-    }
-
-    @Override
-    public SnapshotAdapter<SpaceState> snapshotAdapter() {
-      return new SnapshotAdapter<>() {
-        @Override
-        public Object toJournal(SpaceState state) {
-          return state.toSnapshot();
-        }
-
-        @Override
-        public SpaceState fromJournal(Object from) {
-          try {
-            return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from);
-          } catch (RuntimeException corrupt) {
-            guard.snapshotNotApplied(corrupt);
-            return logic.initialState(); // never used: the recovery fails (RecoveryGuard.recovered)
-          }
-        }
-      };
-    }
-
-    @Override
-    public String journalPluginId() {
-      return logic.settings.journalPluginId();
-    }
-
-    @Override
-    public String snapshotPluginId() {
-      return logic.settings.snapshotPluginId();
-    }
-
-    @Override
-    public SignalHandler<SpaceState> signalHandler() {
-      return newSignalHandlerBuilder()
-          .onSignal(RecoveryCompleted.class, (state, completed) -> {
-            guard.recovered();
-            int leaked = state.markReservationLeaked();
-            if (leaked > 0) {
-              context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "
-                  + "allocated (leaked) until freed, since some may have been handed out", logic.space, leaked);
-            }
-            if (stopping) {
-              context.getSelf().tell(Passivate.INSTANCE);
-            }
-          })
-          .onSignal(RecoveryFailed.class, (state, failed) -> {
-            context.getLog().error("space {} (persistence id {}) cannot be recovered from its journal: {}",
-                logic.space, persistenceId().id(), failed.getFailure().toString());
-            guard.recoveryFailed(failed.getFailure(), replayedTo());
-          })
-          .onSignal(PreRestart.class, (state, restart) -> guard.restarting())
-          .build();
-    }
-
-    /** The event recovery replays (or replayed last); -1 while it was still reading the snapshot. */
-    private long replayedTo() {
-      try {
-        return lastSequenceNumber(context);
-      } catch (IllegalStateException readingTheSnapshot) {
-        return -1;
-      }
     }
   }
 }

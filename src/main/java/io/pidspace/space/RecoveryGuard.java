@@ -64,7 +64,7 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
   private final SpaceMetrics metrics;
   private Phase phase = Phase.RECOVERING;
   private PidspaceException refusal; // while BROKEN
-  private PidSpace.Outcome refused; // the same, as each request's answer
+  private Result refused; // the same, as each request's answer
   // While RECOVERING: the runs the space has stashed, to answer if its recovery fails.
   private final List<PidSpace.Run> forwarded = new ArrayList<>();
   // Runs answered here that the space still holds in its stash (it keeps it across restarts):
@@ -252,7 +252,7 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
     }
     phase = Phase.BROKEN;
     refusal = why;
-    refused = PidSpace.Outcome.refused(why);
+    refused = new Result.Refused(why.refusal());
     metrics.unrecoverable(space, unrecoverable);
     for (PidSpace.Run run : forwarded) {
       run.replyTo().tell(refusedAll(run));
@@ -265,8 +265,8 @@ final class RecoveryGuard extends BehaviorInterceptor<PidSpace.Command, PidSpace
     }
   }
 
-  private PidSpace.Outcomes refusedAll(PidSpace.Run run) {
-    return new PidSpace.Outcomes(Collections.nCopies(run.ops().size(), refused));
+  private PidSpace.Results refusedAll(PidSpace.Run run) {
+    return new PidSpace.Results(Collections.nCopies(run.requests().size(), refused));
   }
 
   private PidspaceException unrecoverable(String what, Throwable cause) {

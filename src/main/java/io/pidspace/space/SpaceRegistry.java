@@ -1,6 +1,5 @@
 package io.pidspace.space;
 
-import akka.Done;
 import akka.actor.NoSerializationVerificationNeeded;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
@@ -8,7 +7,6 @@ import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.TimerScheduler;
-import akka.pattern.StatusReply;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.RecoveryFailed;
@@ -23,7 +21,6 @@ import io.pidspace.core.CborSerializable;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
-import io.pidspace.core.SpaceStats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -57,17 +54,21 @@ final class SpaceRegistry
 
   interface Command extends CborSerializable {}
 
-  /** {@code id} is {@link #ANY_ID} for the lowest free one; {@code pidMax} 0 for the default. */
-  record Create(int id, int pidMax, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  /**
+   * {@code id} is {@link #ANY_ID} for the lowest free one; {@code pidMax} 0 for the default.
+   * Answered {@link Result.Stats} or {@link Result.Refused}, as {@link Import} is.
+   */
+  record Create(int id, int pidMax, ActorRef<Result> replyTo) implements Command {}
 
   /**
    * Creates space {@code id} ({@link #ANY_ID}: the lowest free one) exactly as {@code image} says:
    * the create protocol with the image in its intent, so a crash leaves nothing or the whole
    * space. The caller checks the image ({@code PidMap.fromImage}); the space checks it again.
    */
-  record Import(int id, SpaceImage image, ActorRef<StatusReply<SpaceStats>> replyTo) implements Command {}
+  record Import(int id, SpaceImage image, ActorRef<Result> replyTo) implements Command {}
 
-  record Destroy(int id, ActorRef<StatusReply<Done>> replyTo) implements Command {}
+  /** Answered {@link Result.Done} or {@link Result.Refused}. */
+  record Destroy(int id, ActorRef<Result> replyTo) implements Command {}
 
   record ListSpaces(ActorRef<SpaceIds> replyTo) implements Command {}
 
@@ -162,7 +163,7 @@ final class SpaceRegistry
   private final Supplier<CompletionStage<List<Integer>>> journaledSpaces;
   // Not state: callers waiting for an intent's outcome, and retries so far. A restart answers
   // nobody (their asks time out) and retries from the start.
-  private final Map<Integer, List<ActorRef<? super StatusReply<?>>>> waiting = new HashMap<>();
+  private final Map<Integer, List<ActorRef<Result>>> waiting = new HashMap<>();
   private final Map<Integer, Integer> attempts = new HashMap<>();
   private final List<Integer> toInspect = new ArrayList<>();
   // Intents found pending at recovery whose first answer is awaited: until then every request
@@ -281,9 +282,8 @@ final class SpaceRegistry
     });
   }
 
-  @SuppressWarnings("unchecked")
-  private void addWaiter(int id, ActorRef<?> replyTo) {
-    waiting.computeIfAbsent(id, k -> new ArrayList<>()).add((ActorRef<? super StatusReply<?>>) replyTo);
+  private void addWaiter(int id, ActorRef<Result> replyTo) {
+    waiting.computeIfAbsent(id, k -> new ArrayList<>()).add(replyTo);
   }
 
   /** Tells the space what the pending intent says; its answer comes back as {@link SpaceAnswered}. */
@@ -314,7 +314,7 @@ final class SpaceRegistry
           id, intent.create ? "create" : "destroy", intent.generation);
       PidspaceException late = PidspaceException.unavailable("space " + id + " did not answer in time; the registry "
           + "keeps trying to " + (intent.create ? "create" : "destroy") + " it");
-      return Effect().none().thenRun(s -> answerWaiting(id, StatusReply.error(late.toWire()))).thenUnstashAll();
+      return Effect().none().thenRun(s -> answerWaiting(id, new Result.Refused(late.refusal()))).thenUnstashAll();
     }
     attempts.remove(id);
     PidSpace.Status status = answer.status;
@@ -322,7 +322,7 @@ final class SpaceRegistry
         ? status.exists() && status.generation() == intent.generation
         : !status.exists();
     if (tookEffect) {
-      StatusReply<?> reply = intent.create ? StatusReply.success(status.stats()) : StatusReply.success(Done.getInstance());
+      Result reply = intent.create ? new Result.Stats(status.stats()) : new Result.Done();
       return Effect().persist(new Finished(id, intent.generation)).thenRun(s -> answerWaiting(id, reply))
           .thenUnstashAll();
     }
@@ -341,7 +341,7 @@ final class SpaceRegistry
     if (status.exists()) {
       events.add(new Adopted(id, status.generation()));
     }
-    return Effect().persist(events).thenRun(s -> answerWaiting(id, StatusReply.error(refusal.toWire())))
+    return Effect().persist(events).thenRun(s -> answerWaiting(id, new Result.Refused(refusal.refusal())))
         .thenUnstashAll();
   }
 
@@ -353,8 +353,8 @@ final class SpaceRegistry
     return Effect().none();
   }
 
-  private void answerWaiting(int id, StatusReply<?> reply) {
-    List<ActorRef<? super StatusReply<?>>> callers = waiting.remove(id);
+  private void answerWaiting(int id, Result reply) {
+    List<ActorRef<Result>> callers = waiting.remove(id);
     if (callers != null) {
       callers.forEach(c -> c.tell(reply));
     }
@@ -408,13 +408,7 @@ final class SpaceRegistry
 
   private int chooseId(State state, int requested) {
     if (requested == ANY_ID) {
-      for (int id = 1; id < layout.maxSpaces(); id++) {
-        if (state.isFree(id)) {
-          return id;
-        }
-      }
-      throw new PidspaceException(
-          PidspaceException.Code.NO_SPACE_IDS_LEFT, "all " + (layout.maxSpaces() - 1) + " space ids are in use");
+      return layout.lowestFreeSpace(state::isFree);
     }
     layout.checkSpace(requested);
     if (state.pending.containsKey(requested)) {
@@ -430,9 +424,9 @@ final class SpaceRegistry
     return PidspaceException.unavailable("space " + id + " is being created or destroyed; try again");
   }
 
-  private <T> Effect<Event, State> refuse(ActorRef<StatusReply<T>> replyTo, PidspaceException refusal) {
-    String wire = refusal.toWire();
-    return Effect().none().thenRun(s -> replyTo.tell(StatusReply.error(wire)));
+  private Effect<Event, State> refuse(ActorRef<Result> replyTo, PidspaceException refusal) {
+    Result refused = new Result.Refused(refusal.refusal());
+    return Effect().none().thenRun(s -> replyTo.tell(refused));
   }
 
   @Override

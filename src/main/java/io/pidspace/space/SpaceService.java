@@ -14,7 +14,6 @@ import akka.cluster.sharding.typed.HashCodeMessageExtractor;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
-import akka.pattern.StatusReply;
 import io.pidspace.core.PidspaceException;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
@@ -101,16 +100,16 @@ public final class SpaceService {
    * @param pidMax the space's pid_max, or 0 for {@code pidspace.pid-max}
    */
   public CompletionStage<SpaceStats> create(int id, int pidMax) {
-    return ask(replyTo -> new SpaceRegistry.Create(id, pidMax, replyTo));
+    return this.<Result.Stats>ask(replyTo -> new SpaceRegistry.Create(id, pidMax, replyTo)).thenApply(Result.Stats::stats);
   }
 
   public CompletionStage<Done> destroy(int id) {
-    return ask(replyTo -> new SpaceRegistry.Destroy(id, replyTo));
+    return this.<Result.Done>ask(replyTo -> new SpaceRegistry.Destroy(id, replyTo)).thenApply(done -> Done.getInstance());
   }
 
   /** The caller has checked {@code image} ({@code PidMap.fromImage}); the space checks it again. */
   public CompletionStage<SpaceStats> importSpace(int id, SpaceImage image) {
-    return ask(replyTo -> new SpaceRegistry.Import(id, image, replyTo));
+    return this.<Result.Stats>ask(replyTo -> new SpaceRegistry.Import(id, image, replyTo)).thenApply(Result.Stats::stats);
   }
 
   /** The ids of every existing space, ascending, as the registry knows them. */
@@ -138,10 +137,10 @@ public final class SpaceService {
         .shardId(Integer.toString(space));
   }
 
-  private <T> CompletionStage<T> ask(Function<ActorRef<StatusReply<T>>, SpaceRegistry.Command> message) {
+  private <R extends Result> CompletableFuture<R> ask(Function<ActorRef<Result>, SpaceRegistry.Command> message) {
     PidspaceException frozen = freezeGuard.refusal();
     return frozen != null
         ? CompletableFuture.failedFuture(frozen)
-        : inFlight.track(Asks.askWithStatus(registry, message, settings.askTimeout(), system.scheduler()));
+        : inFlight.track(Asks.askResult(registry, message, settings.askTimeout(), system.scheduler()));
   }
 }

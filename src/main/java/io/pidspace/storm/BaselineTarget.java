@@ -28,14 +28,14 @@ final class BaselineTarget implements StormTarget {
 
   @Override
   public synchronized CompletionStage<Integer> createSpace(int pidMax) {
-    for (int id = 1; id < layout.maxSpaces(); id++) {
-      if (spaces.get(id) == null) {
-        spaces.set(id, new SeedPidmap(id, pidMax));
-        return CompletableFuture.completedFuture(id);
-      }
+    int id;
+    try {
+      id = layout.lowestFreeSpace(free -> spaces.get(free) == null);
+    } catch (PidspaceException none) {
+      return CompletableFuture.failedFuture(none);
     }
-    return CompletableFuture.failedFuture(new PidspaceException(
-        PidspaceException.Code.NO_SPACE_IDS_LEFT, "all " + (layout.maxSpaces() - 1) + " space ids are in use"));
+    spaces.set(id, new SeedPidmap(id, pidMax));
+    return CompletableFuture.completedFuture(id);
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.pidspace.storm;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -238,8 +239,7 @@ final class HttpTarget implements StormTarget {
       Map<Integer, PidspaceException> refused = new HashMap<>();
       if (failure == null) {
         for (JsonNode r : json.path("refused")) {
-          refused.put(r.path("pid").asInt(), PidspaceException.fromWire(
-              r.path("error").asText() + ": " + r.path("message").asText()));
+          refused.put(r.path("pid").asInt(), refusal(r.path("error").asText(), r.path("message").asText()).exception());
         }
       }
       for (Free f : freeing) {
@@ -276,13 +276,19 @@ final class HttpTarget implements StormTarget {
       }
       JsonNode json = parse(r.body());
       if (r.status() / 100 != 2) {
-        result.completeExceptionally(PidspaceException.fromWire(
-            json.path("error").asText("http-" + r.status()) + ": " + json.path("message").asText(r.body())));
+        result.completeExceptionally(
+            refusal(json.path("error").asText("http-" + r.status()), json.path("message").asText(r.body())).exception());
       } else {
         result.complete(json);
       }
     });
     return result;
+  }
+
+  /** The refusal an error names; a code this client does not know is unavailable, the text kept. */
+  private static Refusal refusal(String word, String message) {
+    PidspaceException.Code code = PidspaceException.Code.ofWire(word);
+    return code != null ? new Refusal(code, message) : new Refusal(PidspaceException.Code.UNAVAILABLE, word + ": " + message);
   }
 
   private static JsonNode parse(String body) {

@@ -1,7 +1,7 @@
 package io.pidspace.storm;
 
+import io.pidspace.core.Failures;
 import io.pidspace.core.PidspaceException;
-import java.util.concurrent.CompletionException;
 import java.util.OptionalLong;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
@@ -83,7 +83,7 @@ final class StormMetrics {
   void error(Throwable failure) {
     errors.increment();
     PidspaceException refusal = refusal(failure);
-    firstError.compareAndSet(null, refusal != null ? refusal.toWire() : String.valueOf(unwrap(failure)));
+    firstError.compareAndSet(null, String.valueOf(refusal != null ? refusal.refusal() : Failures.unwrap(failure)));
   }
 
   String firstError() {
@@ -99,10 +99,6 @@ final class StormMetrics {
   }
 
   private static PidspaceException refusal(Throwable failure) {
-    return unwrap(failure) instanceof PidspaceException p ? p : null;
-  }
-
-  private static Throwable unwrap(Throwable failure) {
-    return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return Failures.unwrap(failure) instanceof PidspaceException p ? p : null;
   }
 }

@@ -147,7 +147,7 @@ final class VirtualStorm {
   /** A new container in the slot: a space with the lowest free id, as the registry gives it. */
   private void startContainer(int s) {
     Slot slot = slots[s];
-    int id = spaceIds.nextClearBit(1);
+    int id = PidLayout.DEFAULT.lowestFreeSpace(free -> !spaceIds.get(free));
     spaceIds.set(id);
     slot.generation++;
     slot.map = PidMap.create(PidLayout.DEFAULT, id, options.pidMax());

@@ -330,7 +330,7 @@ class PidMapExactTest {
         new SpaceImage(1, 22, 1000, 1, good.allocated(), List.of(), 0, 0, new int[] {1000}, new long[] {1}));
     for (SpaceImage image : bad) {
       PidspaceException refusal = assertThrows(PidspaceException.class, () -> PidMap.fromImage(LAYOUT, 9, image));
-      assertTrue(refusal.code() == Code.BAD_REQUEST || refusal.code() == Code.OUT_OF_RANGE, refusal.toWire());
+      assertTrue(refusal.code() == Code.BAD_REQUEST || refusal.code() == Code.OUT_OF_RANGE, refusal.refusal().toString());
     }
     PidMap ok = PidMap.fromImage(LAYOUT, 9, good);
     assertArrayEquals(new int[] {10}, live(ok));

@@ -12,8 +12,8 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.pattern.StatusReply;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -28,7 +28,7 @@ class AsksTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   /** Answered after a short delay, so that a dependent stage is registered before the answer. */
-  record Echo(String text, ActorRef<StatusReply<String>> replyTo) implements NoSerializationVerificationNeeded {}
+  record Echo(int hold, ActorRef<Result> replyTo) implements NoSerializationVerificationNeeded {}
 
   private record Reply(Echo echo) implements NoSerializationVerificationNeeded {}
 
@@ -40,7 +40,8 @@ class AsksTest {
         })
         .onMessage(Reply.class, reply -> {
           Echo echo = reply.echo;
-          echo.replyTo.tell(echo.text.isEmpty() ? StatusReply.error("empty") : StatusReply.success(echo.text));
+          echo.replyTo.tell(echo.hold > 0 ? new Result.HoldPlaced(echo.hold)
+              : new Result.Refused(new Refusal(PidspaceException.Code.UNKNOWN_HOLD, "no hold")));
           return Behaviors.same();
         })
         .build());
@@ -53,44 +54,47 @@ class AsksTest {
     testKit.shutdownTestKit();
   }
 
-  private static String threadOfDependentStage(CompletionStage<String> answer) throws Exception {
-    return answer.thenApply(text -> Thread.currentThread().getName()).toCompletableFuture().get(10, TimeUnit.SECONDS);
+  private static String threadOfDependentStage(CompletionStage<? extends Result> answer) throws Exception {
+    return answer.thenApply(result -> Thread.currentThread().getName()).toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
   @Test
-  void askWithStatus_runsDependentStagesInTheAnsweringActorsThread() throws Exception {
-    String ranOn = threadOfDependentStage(Asks.<Object, String>askWithStatus(
-        echo, replyTo -> new Echo("hi", replyTo), TIMEOUT, testKit.scheduler()));
+  void askResult_runsDependentStagesInTheAnsweringActorsThread() throws Exception {
+    String ranOn = threadOfDependentStage(Asks.<Object, Result.HoldPlaced>askResult(
+        echo, replyTo -> new Echo(1, replyTo), TIMEOUT, testKit.scheduler()));
 
     assertTrue(ranOn.startsWith(testKit.system().name() + "-akka.actor.default-dispatcher"), ranOn);
   }
 
   @Test
   void javadslAsk_runsDependentStagesElsewhere_whichIsWhyAsksExists() throws Exception {
-    String ranOn = threadOfDependentStage(AskPattern.<Object, String>askWithStatus(
-        echo, replyTo -> new Echo("hi", replyTo), TIMEOUT, testKit.scheduler()));
+    String ranOn = threadOfDependentStage(AskPattern.<Object, Result>ask(
+        echo, replyTo -> new Echo(1, replyTo), TIMEOUT, testKit.scheduler()));
 
     assertFalse(ranOn.startsWith(testKit.system().name()), ranOn);
   }
 
   @Test
-  void askWithStatus_answers_valueOrRefusal() throws Exception {
-    assertEquals("hi", Asks.<Object, String>askWithStatus(echo, replyTo -> new Echo("hi", replyTo), TIMEOUT,
-        testKit.scheduler()).get(10, TimeUnit.SECONDS));
+  void askResult_answers_valueOrRefusal() throws Exception {
+    assertEquals(7, Asks.<Object, Result.HoldPlaced>askResult(echo, replyTo -> new Echo(7, replyTo), TIMEOUT,
+        testKit.scheduler()).get(10, TimeUnit.SECONDS).hold());
 
-    ExecutionException refused = assertThrows(ExecutionException.class, () -> Asks.<Object, String>askWithStatus(
-        echo, replyTo -> new Echo("", replyTo), TIMEOUT, testKit.scheduler()).get(10, TimeUnit.SECONDS));
-    assertEquals(PidspaceException.Code.UNAVAILABLE, assertInstanceOf(PidspaceException.class, refused.getCause()).code(),
-        "an error without a refusal code");
-    assertEquals("empty", refused.getCause().getMessage());
+    ExecutionException refused = assertThrows(ExecutionException.class, () -> Asks.<Object, Result.HoldPlaced>askResult(
+        echo, replyTo -> new Echo(0, replyTo), TIMEOUT, testKit.scheduler()).get(10, TimeUnit.SECONDS));
+    assertEquals(PidspaceException.Code.UNKNOWN_HOLD, assertInstanceOf(PidspaceException.class, refused.getCause()).code());
+    assertEquals("no hold", refused.getCause().getMessage());
   }
 
   @Test
   void ask_noAnswer_failsWithTimeout() {
     ActorRef<Echo> silent = testKit.spawn(Behaviors.ignore());
 
-    ExecutionException late = assertThrows(ExecutionException.class, () -> Asks.<Echo, StatusReply<String>>ask(
-        silent, replyTo -> new Echo("hi", replyTo), Duration.ofMillis(200), testKit.scheduler()).get(10, TimeUnit.SECONDS));
+    ExecutionException late = assertThrows(ExecutionException.class, () -> Asks.<Echo, Result>ask(
+        silent, replyTo -> new Echo(1, replyTo), Duration.ofMillis(200), testKit.scheduler()).get(10, TimeUnit.SECONDS));
     assertInstanceOf(TimeoutException.class, late.getCause());
+    ExecutionException unanswered = assertThrows(ExecutionException.class, () -> Asks.<Echo, Result>askResult(
+        silent, replyTo -> new Echo(1, replyTo), Duration.ofMillis(200), testKit.scheduler()).get(10, TimeUnit.SECONDS));
+    assertEquals(PidspaceException.Code.UNAVAILABLE,
+        assertInstanceOf(PidspaceException.class, unanswered.getCause()).code(), "a refusal says unavailable");
   }
 }

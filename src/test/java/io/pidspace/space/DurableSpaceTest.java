@@ -526,7 +526,7 @@ class DurableSpaceTest {
     var silentSpace = first.systemActorOf(Behaviors.<PidSpace.Command>ignore(), "silent", akka.actor.typed.Props.empty());
     var registry = first.systemActorOf(
         SpaceRegistry.create(settings, id -> silentSpace, null), "registry", akka.actor.typed.Props.empty());
-    PidspaceException unanswered = refusal(Asks.<SpaceRegistry.Command, SpaceStats>askWithStatus(registry,
+    PidspaceException unanswered = refusal(Asks.<SpaceRegistry.Command, Result.Stats>askResult(registry,
         replyTo -> new SpaceRegistry.Create(5, 0, replyTo), java.time.Duration.ofSeconds(30), first.scheduler()));
     assertEquals(PidspaceException.Code.UNAVAILABLE, unanswered.code());
     stop(first); // as a kill: the intent is stored, the space never acted

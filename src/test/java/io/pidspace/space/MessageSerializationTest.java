@@ -4,11 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.SerializationTestKit;
 import akka.actor.typed.ActorRef;
-import akka.pattern.StatusReply;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
 import akka.serialization.jackson.JacksonCborSerializer;
@@ -18,10 +16,14 @@ import io.pidspace.core.Hold;
 import io.pidspace.core.Reconciled;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.PidInfo;
+import io.pidspace.core.PidspaceException;
+import io.pidspace.core.Refusal;
 import io.pidspace.core.SpaceStats;
 import java.lang.reflect.RecordComponent;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -48,13 +50,13 @@ class MessageSerializationTest {
       30_000, new int[] {12}, new long[] {1_700_000_060_000L});
 
   static Stream<CborSerializable> messages() {
-    ActorRef<StatusReply<SpaceStats>> stats = testKit.<StatusReply<SpaceStats>>createTestProbe().getRef();
-    ActorRef<StatusReply<Done>> done = testKit.<StatusReply<Done>>createTestProbe().getRef();
+    ActorRef<Result> stats = testKit.<Result>createTestProbe().getRef();
+    ActorRef<Result> done = stats;
     ActorRef<PidSpace.Status> status = testKit.<PidSpace.Status>createTestProbe().getRef();
-    ActorRef<PidSpace.Outcomes> outcomes = testKit.<PidSpace.Outcomes>createTestProbe().getRef();
+    ActorRef<PidSpace.Results> results = testKit.<PidSpace.Results>createTestProbe().getRef();
     ActorRef<SpaceRegistry.SpaceIds> ids = testKit.<SpaceRegistry.SpaceIds>createTestProbe().getRef();
     SpaceStats spaceStats = new SpaceStats(1, 32_768, 5, 6, 1);
-    FreeResult.Refusal refusal = new FreeResult.Refusal(2, "not-allocated", "pid 2 is not allocated");
+    FreeResult.Refusal refusal = new FreeResult.Refusal(2, new Refusal(PidspaceException.Code.NOT_ALLOCATED, "pid 2 is not allocated"));
     return Stream.of(
         new PidSpace.Create(7, 32_768, status),
         new PidSpace.Destroy(8, status),
@@ -62,27 +64,9 @@ class MessageSerializationTest {
         PidSpace.Passivate.INSTANCE,
         new PidSpace.Status(true, 7, spaceStats),
         new PidSpace.Status(false, 8, null),
-        new PidSpace.Run(List.of(
-            new PidSpace.Op(PidSpace.Kind.ALLOC, 3, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.FREE, 0, new int[] {4_194_306, 4_194_307}, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.LOOKUP, 0, new int[] {4_194_306}, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.STATS, 0, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.ALLOC_AT, 4, new int[] {7, 9}, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.HOLD, 30_000, new int[] {10}, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.RELEASE, 4, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.PID_MAX, 40_000, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.EXPORT, 0, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.REUSE_DELAY, 30_000, null, 1_700_000_000_000L),
-            new PidSpace.Op(PidSpace.Kind.RECONCILE, 3, new int[] {2, 9}, 1_700_000_000_000L)), outcomes),
-        new PidSpace.Outcomes(List.of(
-            new PidSpace.Outcome(null, new int[] {4_194_306}, null, null, null, null, null),
-            new PidSpace.Outcome(null, new int[] {4_194_307}, List.of(refusal), null, null, null, null),
-            new PidSpace.Outcome(null, null, null, new PidInfo(4_194_306, 1, 2, true), null, null, null),
-            new PidSpace.Outcome(null, null, null, null, spaceStats, null, null),
-            new PidSpace.Outcome(null, null, null, null, null, IMAGE, null),
-            new PidSpace.Outcome(null, null, null, null, null, null,
-                new Reconciled(new int[] {3, 4}, new int[] {9}, new int[] {3})),
-            new PidSpace.Outcome("unknown-space: space 1 does not exist", null, null, null, null, null, null))),
+        new PidSpace.Run(requests(), new long[] {1_700_000_000_000L, 1_700_000_000_001L, 2, 3, 4, 5, 6, 7, 8, 9, 10},
+            results),
+        new PidSpace.Results(results(spaceStats, refusal)),
         new SpaceEvent.SpaceCreated(7, 32_768),
         new SpaceEvent.SpaceDestroyed(8),
         new SpaceEvent.PidsChanged(new int[] {2, 3, -2, 2}),
@@ -114,6 +98,44 @@ class MessageSerializationTest {
         spaceStats);
   }
 
+  /** One of every kind: a new kind must be added here (the count checks it). */
+  static List<Request<?>> requests() {
+    return List.of(
+        new Request.Alloc(3),
+        new Request.Free(new int[] {2, 3}),
+        new Request.Lookup(2),
+        new Request.Stats(),
+        new Request.AllocAt(new int[] {7, 9}, 4),
+        new Request.Hold(new int[] {10}, 30_000),
+        new Request.Release(4),
+        new Request.SetPidMax(40_000),
+        new Request.Export(),
+        new Request.SetReuseDelay(30_000),
+        new Request.Reconcile(new int[] {2, 9}, 3));
+  }
+
+  static List<Result> results(SpaceStats spaceStats, FreeResult.Refusal refusal) {
+    return List.of(
+        new Result.Pids(new int[] {4_194_306}),
+        new Result.Freed(new FreeResult(new int[] {4_194_307}, List.of(refusal))),
+        new Result.Info(new PidInfo(4_194_306, 1, 2, true)),
+        new Result.Stats(spaceStats),
+        new Result.HoldPlaced(4),
+        new Result.Image(IMAGE),
+        new Result.Reconciliation(new Reconciled(new int[] {3, 4}, new int[] {9}, new int[] {3})),
+        new Result.Done(),
+        new Result.Refused(new Refusal(PidspaceException.Code.UNKNOWN_SPACE, "space 1 does not exist")));
+  }
+
+  @Test
+  void everyKind_isCovered() {
+    assertEquals(Set.of(Request.class.getPermittedSubclasses()),
+        requests().stream().map(Object::getClass).collect(Collectors.toSet()));
+    assertEquals(Set.of(Result.class.getPermittedSubclasses()),
+        results(new SpaceStats(1, 32_768, 5, 6, 1), new FreeResult.Refusal(2, new Refusal(PidspaceException.Code.NOT_ALLOCATED, "x")))
+            .stream().map(Object::getClass).collect(Collectors.toSet()));
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("messages")
   void message_roundTripsThroughItsSerializer(CborSerializable message) {
@@ -135,12 +157,14 @@ class MessageSerializationTest {
   private static final int JACKSON_CBOR = 33;
 
   @Test
-  void statusReply_carriesValueOrRefusalThroughSerialization() {
-    SpaceStats stats = new SpaceStats(1, 32_768, 5, 6, 1);
-    assertEquals(stats, serializationTestKit.verifySerialization(StatusReply.success(stats), true).getValue());
-    String refusal = "unknown-space: space 3 does not exist";
-    assertEquals(refusal,
-        serializationTestKit.verifySerialization(StatusReply.error(refusal), false).getError().getMessage());
+  void eachRequestAndResult_roundTripsAlone() {
+    for (Object message : requests()) {
+      assertTrue(sameComponents(message, serializationTestKit.verifySerialization(message, false)), message::toString);
+    }
+    for (Object message : results(new SpaceStats(1, 32_768, 5, 6, 1),
+        new FreeResult.Refusal(2, new Refusal(PidspaceException.Code.NOT_ALLOCATED, "pid 2 is not allocated")))) {
+      assertTrue(sameComponents(message, serializationTestKit.verifySerialization(message, false)), message::toString);
+    }
   }
 
   /** Record equality that compares array components by content, also inside lists of records. */

@@ -144,18 +144,30 @@ class PidRouterTest {
     PidSpace.Run run1 = space.expectMessageClass(PidSpace.Run.class);
     CompletableFuture<int[]> waiting = probed.alloc(1, 2); // arrives while run 1 is out
 
-    run1.replyTo().tell(new PidSpace.Outcomes(List.of(allocatedOutcome(2))));
+    run1.replyTo().tell(new PidSpace.Results(List.of(allocatedOutcome(2))));
     PidSpace.Run run2 = space.expectMessageClass(PidSpace.Run.class);
 
-    assertEquals(List.of(2, 3), run2.ops().stream().map(PidSpace.Op::count).toList());
-    run2.replyTo().tell(new PidSpace.Outcomes(List.of(allocatedOutcome(3, 4), allocatedOutcome(5, 6, 7))));
+    assertEquals(List.of(new Request.Alloc(2), new Request.Alloc(3)), run2.requests());
+    run2.replyTo().tell(new PidSpace.Results(List.of(allocatedOutcome(3, 4), allocatedOutcome(5, 6, 7))));
     assertArrayEquals(new int[] {3, 4}, value(waiting));
     assertArrayEquals(new int[] {5, 6, 7}, value(chained.get(0)));
     space.expectNoMessage(Duration.ofMillis(100));
   }
 
-  private static PidSpace.Outcome allocatedOutcome(int... pids) {
-    return new PidSpace.Outcome(null, pids, null, null, null, null, null);
+  private static Result allocatedOutcome(int... pids) {
+    return new Result.Pids(pids);
+  }
+
+  /** The router checks a count once, where it enters: the space trusts it. */
+  @Test
+  void alloc_countZeroNegativeOrAboveMaxBatch_isBadRequestAndChangesNothing() {
+    create(19);
+
+    assertEquals(Code.BAD_REQUEST, refusal(alloc(19, 0)));
+    assertEquals(Code.BAD_REQUEST, refusal(alloc(19, -1)));
+    assertEquals(Code.BAD_REQUEST, refusal(alloc(19, MAX_BATCH + 1)));
+    assertEquals(new SpaceStats(19, settings.pidMax(), 0, 1, 0), stats(19));
+    assertEquals(MAX_BATCH, allocated(19, MAX_BATCH).length);
   }
 
   @Test
@@ -243,7 +255,7 @@ class PidRouterTest {
     CompletableFuture<int[]> late = router.alloc(18, 1);
     // past the queued request's 4 s deadline, and well before the first run's 6 s timeout
     Thread.sleep(4_500);
-    run.replyTo().tell(new PidSpace.Outcomes(List.of(new PidSpace.Outcome(null, new int[] {7}, null, null, null, null, null))));
+    run.replyTo().tell(new PidSpace.Results(List.of(new Result.Pids(new int[] {7}))));
 
     assertArrayEquals(new int[] {7}, value(first));
     assertEquals(Code.UNAVAILABLE, refusal(late));

@@ -3,8 +3,7 @@ package io.pidspace.space;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
@@ -14,10 +13,10 @@ import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
-import io.pidspace.core.PidspaceException;
 import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceStats;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
@@ -46,7 +45,7 @@ class PidSpaceTest {
     assertEquals(Code.UNKNOWN_SPACE, allocRefused(pidSpace, 1));
     assertEquals(Code.UNKNOWN_SPACE, freeRefused(pidSpace, layout.encode(space, 2)));
     assertEquals(Code.UNKNOWN_SPACE, lookupRefused(pidSpace, layout.encode(space, 2)));
-    assertEquals(Code.UNKNOWN_SPACE, code(one(pidSpace, op(PidSpace.Kind.STATS, 0))));
+    assertEquals(Code.UNKNOWN_SPACE, code(one(pidSpace, new Request.Stats())));
     FreeResult batch = freeBatch(pidSpace, layout.encode(space, 2), layout.encode(space, 3));
     assertEquals(0, batch.freed().length);
     assertEquals(List.of(layout.encode(space, 2) + " unknown-space", layout.encode(space, 3) + " unknown-space"),
@@ -71,17 +70,6 @@ class PidSpaceTest {
     assertArrayEquals(globalPids(space, 2, 3, 4, 5, 6), allocated(pidSpace, 5));
     assertArrayEquals(globalPids(space, 7), allocated(pidSpace, 1));
     assertEquals(6, stats(pidSpace).allocated());
-  }
-
-  @Test
-  void alloc_countZeroNegativeOrAboveMaxBatch_isBadRequestAndChangesNothing() {
-    ActorRef<PidSpace.Command> pidSpace = created(4);
-
-    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, 0));
-    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, -1));
-    assertEquals(Code.BAD_REQUEST, allocRefused(pidSpace, MAX_BATCH + 1));
-    assertEquals(new SpaceStats(4, settings.pidMax(), 0, 1, 0), stats(pidSpace));
-    assertEquals(MAX_BATCH, allocated(pidSpace, MAX_BATCH).length);
   }
 
   @Test
@@ -205,22 +193,23 @@ class PidSpaceTest {
     create(pidSpace, PidLayout.PID_MAX_MIN); // vpids 1..300
     int[] first = allocated(pidSpace, 299); // 2..300; only vpid 1 is left, below last_pid 300
 
-    List<PidSpace.Outcome> outcomes = run(pidSpace,
-        op(PidSpace.Kind.ALLOC, 1), // wraps to vpid 1
-        op(PidSpace.Kind.ALLOC, 1), // exhausted
-        op(PidSpace.Kind.FREE, 0, first[0], first[0]), // vpid 2 freed once, then a double free
-        op(PidSpace.Kind.LOOKUP, 0, first[0]),
-        op(PidSpace.Kind.ALLOC, 2), // vpid 2 again, then nothing left
-        op(PidSpace.Kind.STATS, 0));
+    int vpid = layout.vpidOf(first[0]);
+    List<Result> outcomes = run(pidSpace,
+        new Request.Alloc(1), // wraps to vpid 1
+        new Request.Alloc(1), // exhausted
+        new Request.Free(new int[] {vpid, vpid}), // vpid 2 freed once, then a double free
+        new Request.Lookup(vpid),
+        new Request.Alloc(2), // vpid 2 again, then nothing left
+        new Request.Stats());
 
-    assertArrayEquals(globalPids(space, 1), outcomes.get(0).pids());
+    assertArrayEquals(globalPids(space, 1), ((Result.Pids) outcomes.get(0)).pids());
     assertEquals(Code.SPACE_EXHAUSTED, code(outcomes.get(1)));
-    assertArrayEquals(new int[] {first[0]}, outcomes.get(2).pids());
-    assertEquals(List.of(first[0] + " not-allocated"), Replies.refusals(
-        new FreeResult(outcomes.get(2).pids(), outcomes.get(2).refused())));
-    assertFalse(outcomes.get(3).info().allocated());
-    assertArrayEquals(globalPids(space, 2), outcomes.get(4).pids());
-    assertEquals(new SpaceStats(space, PidLayout.PID_MAX_MIN, 300, 2, 1), outcomes.get(5).stats());
+    FreeResult freed = ((Result.Freed) outcomes.get(2)).result();
+    assertArrayEquals(new int[] {first[0]}, freed.freed());
+    assertEquals(List.of(first[0] + " not-allocated"), Replies.refusals(freed));
+    assertFalse(((Result.Info) outcomes.get(3)).info().allocated());
+    assertArrayEquals(globalPids(space, 2), ((Result.Pids) outcomes.get(4)).pids());
+    assertEquals(new SpaceStats(space, PidLayout.PID_MAX_MIN, 300, 2, 1), ((Result.Stats) outcomes.get(5)).stats());
   }
 
   @Test
@@ -228,12 +217,14 @@ class PidSpaceTest {
     int space = 13;
     ActorRef<PidSpace.Command> pidSpace = created(space);
 
-    List<PidSpace.Outcome> outcomes = run(pidSpace,
-        new PidSpace.Op(PidSpace.Kind.ALLOC, 5, null, System.currentTimeMillis() - 1),
-        op(PidSpace.Kind.ALLOC, 1));
+    TestProbe<PidSpace.Results> probe = testKit.createTestProbe();
+    long now = System.currentTimeMillis();
+    pidSpace.tell(new PidSpace.Run(List.of(new Request.Alloc(5), new Request.Alloc(1)),
+        new long[] {now - 1, now + 60_000}, probe.getRef()));
+    List<Result> outcomes = probe.receiveMessage().results();
 
     assertEquals(Code.UNAVAILABLE, code(outcomes.get(0)));
-    assertArrayEquals(globalPids(space, 2), outcomes.get(1).pids());
+    assertArrayEquals(globalPids(space, 2), ((Result.Pids) outcomes.get(1)).pids());
     assertEquals(1, stats(pidSpace).allocated());
   }
 
@@ -292,38 +283,34 @@ class PidSpaceTest {
     return probe.receiveMessage();
   }
 
-  private static PidSpace.Op op(PidSpace.Kind kind, int count, int... pids) {
-    return new PidSpace.Op(kind, count, pids, System.currentTimeMillis() + 60_000);
+  /** One run of requests; their answers in order. */
+  static List<Result> run(ActorRef<PidSpace.Command> pidSpace, Request<?>... requests) {
+    TestProbe<PidSpace.Results> probe = testKit.createTestProbe();
+    long[] deadlines = new long[requests.length];
+    Arrays.fill(deadlines, System.currentTimeMillis() + 60_000);
+    pidSpace.tell(new PidSpace.Run(List.of(requests), deadlines, probe.getRef()));
+    return probe.receiveMessage().results();
   }
 
-  /** One run of requests; its outcomes in order. */
-  static List<PidSpace.Outcome> run(ActorRef<PidSpace.Command> pidSpace, PidSpace.Op... ops) {
-    TestProbe<PidSpace.Outcomes> probe = testKit.createTestProbe();
-    pidSpace.tell(new PidSpace.Run(List.of(ops), probe.getRef()));
-    return probe.receiveMessage().outcomes();
+  private static Result one(ActorRef<PidSpace.Command> pidSpace, Request<?> request) {
+    return run(pidSpace, request).get(0);
   }
 
-  private static PidSpace.Outcome one(ActorRef<PidSpace.Command> pidSpace, PidSpace.Op op) {
-    return run(pidSpace, op).get(0);
+  private static Code code(Result outcome) {
+    assertInstanceOf(Result.Refused.class, outcome, () -> "expected a refusal, got " + outcome);
+    return ((Result.Refused) outcome).refusal().code();
   }
 
-  private static Code code(PidSpace.Outcome outcome) {
-    assertNotNull(outcome.error(), () -> "expected a refusal, got " + outcome);
-    return PidspaceException.fromWire(outcome.error()).code();
-  }
-
-  private static <T> T ok(PidSpace.Outcome outcome, T value) {
-    assertNull(outcome.error());
-    return value;
+  private static <R extends Result> R ok(Result outcome, Class<R> kind) {
+    return assertInstanceOf(kind, outcome);
   }
 
   private static int[] allocated(ActorRef<PidSpace.Command> pidSpace, int count) {
-    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.ALLOC, count));
-    return ok(outcome, outcome.pids());
+    return ok(one(pidSpace, new Request.Alloc(count)), Result.Pids.class).pids();
   }
 
   private static Code allocRefused(ActorRef<PidSpace.Command> pidSpace, int count) {
-    return code(one(pidSpace, op(PidSpace.Kind.ALLOC, count)));
+    return code(one(pidSpace, new Request.Alloc(count)));
   }
 
   private static void freed(ActorRef<PidSpace.Command> pidSpace, int pid) {
@@ -331,39 +318,43 @@ class PidSpaceTest {
     assertEquals(List.of(), result.refused());
   }
 
+  /** The router's decoding: the space gets the vpids of its own pids. */
+  private static int[] vpids(int... pids) {
+    return Arrays.stream(pids).map(layout::vpidOf).toArray();
+  }
+
   private static Code freeRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.FREE, 0, pid));
-    if (outcome.error() != null) {
+    Result outcome = one(pidSpace, new Request.Free(vpids(pid)));
+    if (outcome instanceof Result.Refused) {
       return code(outcome);
     }
-    assertEquals(1, outcome.refused().size(), () -> "expected a refusal, got " + outcome);
-    return PidspaceException.fromWire(outcome.refused().get(0).code() + ": x").code();
+    List<FreeResult.Refusal> refused = ok(outcome, Result.Freed.class).result().refused();
+    assertEquals(1, refused.size(), () -> "expected a refusal, got " + outcome);
+    return refused.get(0).reason().code();
   }
 
   private static PidInfo info(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.LOOKUP, 0, pid));
-    return ok(outcome, outcome.info());
+    return ok(one(pidSpace, new Request.Lookup(layout.vpidOf(pid))), Result.Info.class).info();
   }
 
   private static Code lookupRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    return code(one(pidSpace, op(PidSpace.Kind.LOOKUP, 0, pid)));
+    return code(one(pidSpace, new Request.Lookup(layout.vpidOf(pid))));
   }
 
   private static SpaceStats stats(ActorRef<PidSpace.Command> pidSpace) {
-    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.STATS, 0));
-    return ok(outcome, outcome.stats());
+    return ok(one(pidSpace, new Request.Stats()), Result.Stats.class).stats();
   }
 
   private static FreeResult freeBatch(ActorRef<PidSpace.Command> pidSpace, int... pids) {
-    PidSpace.Outcome outcome = one(pidSpace, op(PidSpace.Kind.FREE, 0, pids));
-    if (outcome.error() != null) {
+    Result outcome = one(pidSpace, new Request.Free(vpids(pids)));
+    if (outcome instanceof Result.Refused refused) {
       List<FreeResult.Refusal> all = new ArrayList<>();
       for (int pid : pids) {
-        all.add(FreeResult.Refusal.of(pid, PidspaceException.fromWire(outcome.error())));
+        all.add(new FreeResult.Refusal(pid, refused.refusal()));
       }
       return new FreeResult(new int[0], all);
     }
-    return new FreeResult(outcome.pids(), outcome.refused());
+    return ok(outcome, Result.Freed.class).result();
   }
 
   private static int[] globalPids(int space, int... vpids) {

@@ -3,30 +3,37 @@ package io.pidspace.space;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.TestProbe;
-import akka.pattern.StatusReply;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceStats;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Reads the {@link StatusReply} a probe received: the value of a success, the code of a refusal. */
+/** Reads the {@link Result} a probe received: the value of a success, the code of a refusal. */
 final class Replies {
 
   private Replies() {}
 
-  static <T> T value(TestProbe<StatusReply<T>> probe) {
-    StatusReply<T> reply = probe.receiveMessage();
-    assertTrue(reply.isSuccess(), () -> "expected a success, got " + reply.getError().getMessage());
-    return reply.getValue();
+  /** The stats of a create's or an import's answer. */
+  static SpaceStats stats(TestProbe<Result> probe) {
+    Result reply = probe.receiveMessage();
+    assertTrue(reply instanceof Result.Stats, () -> "expected stats, got " + reply);
+    return ((Result.Stats) reply).stats();
   }
 
-  static PidspaceException.Code refusal(TestProbe<? extends StatusReply<?>> probe) {
-    StatusReply<?> reply = probe.receiveMessage();
-    assertTrue(reply.isError(), () -> "expected a refusal, got " + reply.getValue());
-    return PidspaceException.fromWire(reply.getError().getMessage()).code();
+  /** A destroy's answer: done. */
+  static void done(TestProbe<Result> probe) {
+    Result reply = probe.receiveMessage();
+    assertTrue(reply instanceof Result.Done, () -> "expected done, got " + reply);
+  }
+
+  static PidspaceException.Code refusal(TestProbe<Result> probe) {
+    Result reply = probe.receiveMessage();
+    assertTrue(reply instanceof Result.Refused, () -> "expected a refusal, got " + reply);
+    return ((Result.Refused) reply).refusal().code();
   }
 
   /** The value a stage completed with (waiting generously: the build machine is slow). */

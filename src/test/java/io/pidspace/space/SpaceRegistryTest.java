@@ -1,16 +1,16 @@
 package io.pidspace.space;
 
 import static io.pidspace.space.Replies.refusal;
+import static io.pidspace.space.Replies.done;
+import static io.pidspace.space.Replies.stats;
 import static io.pidspace.space.Replies.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.Done;
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.TestProbe;
 import akka.actor.typed.ActorRef;
-import akka.pattern.StatusReply;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
 import io.pidspace.core.PidInfo;
@@ -54,9 +54,9 @@ class SpaceRegistryTest {
     }
 
     SpaceStats create(int id, int pidMax) {
-      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      TestProbe<Result> probe = testKit.createTestProbe();
       registry.tell(new SpaceRegistry.Create(id, pidMax, probe.getRef()));
-      return value(probe);
+      return stats(probe);
     }
 
     int create() {
@@ -64,19 +64,19 @@ class SpaceRegistryTest {
     }
 
     Code createRefused(int id, int pidMax) {
-      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      TestProbe<Result> probe = testKit.createTestProbe();
       registry.tell(new SpaceRegistry.Create(id, pidMax, probe.getRef()));
       return refusal(probe);
     }
 
     void destroy(int id) {
-      TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+      TestProbe<Result> probe = testKit.createTestProbe();
       registry.tell(new SpaceRegistry.Destroy(id, probe.getRef()));
-      value(probe);
+      done(probe);
     }
 
     Code destroyRefused(int id) {
-      TestProbe<StatusReply<Done>> probe = testKit.createTestProbe();
+      TestProbe<Result> probe = testKit.createTestProbe();
       registry.tell(new SpaceRegistry.Destroy(id, probe.getRef()));
       return refusal(probe);
     }
@@ -161,31 +161,31 @@ class SpaceRegistryTest {
   @Test
   void create_manyAtOnce_givesEachRequestItsOwnId() {
     Fixture f = Fixture.start();
-    List<TestProbe<StatusReply<SpaceStats>>> probes = new ArrayList<>();
+    List<TestProbe<Result>> probes = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      TestProbe<StatusReply<SpaceStats>> probe = testKit.createTestProbe();
+      TestProbe<Result> probe = testKit.createTestProbe();
       f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, probe.getRef()));
       probes.add(probe);
     }
 
-    int[] ids = probes.stream().mapToInt(probe -> value(probe).space()).sorted().toArray();
+    int[] ids = probes.stream().mapToInt(probe -> stats(probe).space()).sorted().toArray();
     assertArrayEquals(IntStream.rangeClosed(1, 20).toArray(), ids);
   }
 
   @Test
   void create_destroy_create_sentTogether_areAnsweredInOrder() {
     Fixture f = Fixture.start();
-    TestProbe<StatusReply<SpaceStats>> first = testKit.createTestProbe();
-    TestProbe<StatusReply<Done>> destroyed = testKit.createTestProbe();
-    TestProbe<StatusReply<SpaceStats>> second = testKit.createTestProbe();
+    TestProbe<Result> first = testKit.createTestProbe();
+    TestProbe<Result> destroyed = testKit.createTestProbe();
+    TestProbe<Result> second = testKit.createTestProbe();
 
     f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, first.getRef()));
     f.registry().tell(new SpaceRegistry.Destroy(1, destroyed.getRef()));
     f.registry().tell(new SpaceRegistry.Create(SpaceRegistry.ANY_ID, 0, second.getRef()));
 
-    assertEquals(1, value(first).space());
-    value(destroyed);
-    assertEquals(1, value(second).space());
+    assertEquals(1, stats(first).space());
+    done(destroyed);
+    assertEquals(1, stats(second).space());
   }
 
   @Test

@@ -1,0 +1,133 @@
+package io.pidspace.space;
+
+import io.pidspace.core.FreeResult;
+import io.pidspace.core.PidInfo;
+import io.pidspace.core.PidLayout;
+import io.pidspace.core.PidMap;
+import io.pidspace.core.PidspaceException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * How a space answers each kind of {@link Request} within one run: through the run's undo log
+ * ({@link PidMap.Run}), so a durable space can roll the changes back and store them. The router
+ * checked every value; what is left to refuse here is the space's own state.
+ */
+final class SpaceRequests implements Request.Handler {
+
+  private final int space;
+  private final PidLayout layout;
+  private final PidMap map;
+  private final PidMap.Run changes;
+  private final long now;
+
+  /** {@code now}: the run's clock ({@link PidMap.Run#at}), which holds expire by. */
+  SpaceRequests(int space, PidLayout layout, PidMap map, PidMap.Run changes, long now) {
+    this.space = space;
+    this.layout = layout;
+    this.map = map;
+    this.changes = changes;
+    this.now = now;
+  }
+
+  /** {@code request}'s answer, or its refusal. */
+  Result answer(Request<?> request) {
+    try {
+      return request.decide(this);
+    } catch (PidspaceException refusal) {
+      return new Result.Refused(refusal.refusal());
+    }
+  }
+
+  @Override
+  public Result.Pids alloc(Request.Alloc request) {
+    int[] vpids = new int[Math.min(request.count(), map.pidMax())];
+    int n = changes.alloc(request.count(), vpids);
+    if (n == 0) {
+      throw PidspaceException.exhausted(space, map.pidMax());
+    }
+    int[] pids = new int[n];
+    for (int i = 0; i < n; i++) {
+      pids[i] = layout.encode(space, vpids[i]);
+    }
+    return new Result.Pids(pids);
+  }
+
+  @Override
+  public Result.Pids allocAt(Request.AllocAt request) {
+    refuseIf(changes.allocAt(request.vpids(), request.hold()));
+    int[] pids = new int[request.vpids().length];
+    for (int i = 0; i < pids.length; i++) {
+      pids[i] = layout.encode(space, request.vpids()[i]);
+    }
+    return new Result.Pids(pids);
+  }
+
+  @Override
+  public Result.HoldPlaced hold(Request.Hold request) {
+    return new Result.HoldPlaced(changes.hold(request.vpids(), now + request.ttlMillis()));
+  }
+
+  @Override
+  public Result.Done release(Request.Release request) {
+    refuseIf(changes.release(request.hold()));
+    return new Result.Done();
+  }
+
+  @Override
+  public Result.Stats setPidMax(Request.SetPidMax request) {
+    changes.setPidMax(request.pidMax());
+    return new Result.Stats(map.stats());
+  }
+
+  @Override
+  public Result.Stats setReuseDelay(Request.SetReuseDelay request) {
+    changes.setReuseDelay(request.millis());
+    return new Result.Stats(map.stats());
+  }
+
+  @Override
+  public Result.Reconciliation reconcile(Request.Reconcile request) {
+    return new Result.Reconciliation(changes.reconcile(request.alive(), request.reports()));
+  }
+
+  @Override
+  public Result.Image export(Request.Export request) {
+    return new Result.Image(map.image());
+  }
+
+  @Override
+  public Result.Freed free(Request.Free request) {
+    int[] freed = new int[request.vpids().length];
+    int n = 0;
+    List<FreeResult.Refusal> refused = new ArrayList<>();
+    for (int vpid : request.vpids()) {
+      int pid = layout.encode(space, vpid);
+      PidspaceException refusal = changes.free(vpid);
+      if (refusal == null) {
+        freed[n++] = pid;
+      } else {
+        refused.add(FreeResult.Refusal.of(pid, refusal));
+      }
+    }
+    return new Result.Freed(new FreeResult(Arrays.copyOf(freed, n), refused));
+  }
+
+  @Override
+  public Result.Info lookup(Request.Lookup request) {
+    int vpid = request.vpid();
+    return new Result.Info(new PidInfo(layout.encode(space, vpid), space, vpid, map.isAllocated(vpid)));
+  }
+
+  @Override
+  public Result.Stats stats(Request.Stats request) {
+    return new Result.Stats(map.stats());
+  }
+
+  private static void refuseIf(PidspaceException refusal) {
+    if (refusal != null) {
+      throw refusal;
+    }
+  }
+}
