@@ -25,6 +25,9 @@ final class DurableSpace extends EventSourcedBehavior<PidSpace.Command, SpaceEve
   private final SpaceMetrics metrics;
   // Set by Passivate: an incarnation restarted after the stop's write failed stops again.
   private boolean stopping;
+  // The lease the journal held when this copy recovered: another copy's. Leases this copy stores
+  // later are its own, and a copy never answers for a generation it destroyed itself.
+  private long othersLeaseUntil;
   private final RecoveryGuard guard;
 
   DurableSpace(ActorContext<PidSpace.Command> context, PidSpace logic, boolean restartsCapped, RecoveryGuard guard) {
@@ -79,9 +82,10 @@ final class DurableSpace extends EventSourcedBehavior<PidSpace.Command, SpaceEve
         return Effect().persist(events).thenStop();
       }
       if ((command instanceof PidSpace.Create || command instanceof PidSpace.Import) && !state.exists()) {
-        long wait = state.reservedUntil() + PidSpace.CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
+        long wait = othersLeaseUntil + PidSpace.CLOCK_MARGIN_MILLIS - System.currentTimeMillis();
         if (wait > 0) {
-          // a stale copy of the old generation may still answer allocs inside its reservation
+          // a stale copy of the old generation may still answer allocs inside its reservation. One
+          // that stored a lease after this copy recovered fails this write, and this copy with it.
           context.scheduleOnce(Duration.ofMillis(wait), context.getSelf(), command);
           return Effect().none();
         }
@@ -150,6 +154,7 @@ final class DurableSpace extends EventSourcedBehavior<PidSpace.Command, SpaceEve
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.class, (state, completed) -> {
           guard.recovered();
+          othersLeaseUntil = state.reservedUntil();
           int leaked = state.markReservationLeaked();
           if (leaked > 0) {
             context.getLog().warn("space {} recovered with an unfinished reservation: {} free vpids in it count as "

@@ -873,6 +873,34 @@ class DurableSpaceTest {
     }
   }
 
+  /**
+   * The copy that stored the reservation destroys the space and creates it anew: no other copy's
+   * lease is live, so the create does not wait. Seen in order: an inspect sent right behind the
+   * create finds the space created (a create that waited would let it pass first).
+   */
+  @Test
+  void reservation_ownLeaseOnly_createAfterDestroyDoesNotWait() throws Exception {
+    String url = memoryDb();
+    ActorSystem<Void> system = start(url, Map.of("pidspace.reservation", 100));
+    try {
+      PidspaceSettings settings = PidspaceSettings.from(system.settings().config());
+      PidAuthority.get(system); // creates the tables
+      var space = system.systemActorOf(PidSpace.create(settings, 6, false), "own-lease", akka.actor.typed.Props.empty());
+      assertTrue(status(system, space, replyTo -> new PidSpace.Create(1, 2_000, replyTo)).exists());
+      await(new PidRouter(system, settings, id -> space).alloc(6, 3)); // stores a reservation, its lease 1 s
+      assertFalse(status(system, space, replyTo -> new PidSpace.Destroy(2, replyTo)).exists());
+
+      CompletionStage<PidSpace.Status> created = Asks.ask(space, replyTo -> new PidSpace.Create(3, 2_000, replyTo),
+          Duration.ofSeconds(30), system.scheduler());
+      CompletionStage<PidSpace.Status> behind = Asks.ask(space, PidSpace.Inspect::new, Duration.ofSeconds(30),
+          system.scheduler());
+      assertTrue(await(behind).exists(), "the create waited for this copy's own lease");
+      assertEquals(3, await(created).generation());
+    } finally {
+      stop(system);
+    }
+  }
+
   /** The node's default (pidspace-node.conf): a 4,096-vpid space reserves a sixteenth of itself, 256 vpids. */
   private static final int NODE_RESERVATION = 16_384;
 
