@@ -5,7 +5,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-/** Why a request cannot be done on one space now: each refusal of a {@link PidMap}, in one place. */
+/** The checks of one space that look at its vpids (free, exact vpids and holds, pid_max), and how a refusal names a vpid. */
 final class Checks {
 
   /** How many vpids a refusal names at most. */

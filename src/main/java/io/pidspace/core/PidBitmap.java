@@ -1,13 +1,14 @@
 package io.pidspace.core;
 
+import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
  * The vpid bits of one space and the seed's next-fit over them (DESIGN.md §1): the lowest free vpid
  * {@code v} with {@code lastPid < v < pidMax}; else the lowest free {@code v} with {@code
- * reservedFloor <= v <= lastPid}; else none. Free vpids that {@link Skip} names (held, cooling)
- * are passed over. Unlike the seed's loop, a space whose only free vpid is {@code lastPid} itself
- * hands that vpid out.
+ * reservedFloor <= v <= lastPid}; else none. Free vpids that {@link Holds} hold or that are
+ * {@link Cooling} down are passed over (read directly, not through an interface: the hot path).
+ * Unlike the seed's loop, a space whose only free vpid is {@code lastPid} itself hands it out.
  *
  * <p>Paged like the seed: a page of {@value #BITS_PER_PAGE} bits is created on first use and keeps
  * its free count, so full pages are skipped without reading them. The pages cover the layout's
@@ -21,36 +22,33 @@ final class PidBitmap {
   private static final int PAGE_MASK = BITS_PER_PAGE - 1;
   private static final int WORDS_PER_PAGE = BITS_PER_PAGE / Long.SIZE;
 
-  /** Free vpids that next-fit must not hand out. */
-  interface Skip {
-    boolean skips(int vpid);
-  }
-
   private final long[][] pages;
   private final int[] freeInPage;
   private final int reservedFloor;
-  private final Skip skip;
+  private final Holds holds;
+  private final Cooling cooling;
   private int pidMax;
   private int lastPid;
   private int count;
   private int pagesInUse;
 
-  PidBitmap(int pidMaxLimit, int pidMax, int reservedFloor, int lastPid, Skip skip) {
+  PidBitmap(int pidMaxLimit, int pidMax, int reservedFloor, int lastPid, Holds holds, Cooling cooling) {
     int pageCount = (pidMaxLimit + BITS_PER_PAGE - 1) >>> PAGE_SHIFT;
     this.pages = new long[pageCount][];
     this.freeInPage = new int[pageCount];
-    java.util.Arrays.fill(freeInPage, BITS_PER_PAGE);
+    Arrays.fill(freeInPage, BITS_PER_PAGE);
     this.pidMax = pidMax;
     this.reservedFloor = reservedFloor;
     this.lastPid = lastPid;
-    this.skip = skip;
+    this.holds = holds;
+    this.cooling = cooling;
   }
 
   /** Sets the next vpid by the rule and makes it {@code lastPid}; {@link #NONE} when there is none. */
   int alloc() {
-    int v = findUnskipped(lastPid + 1, pidMax);
+    int v = findUnheld(lastPid + 1, pidMax);
     if (v == NONE) {
-      v = findUnskipped(reservedFloor, lastPid + 1);
+      v = findUnheld(reservedFloor, lastPid + 1);
       if (v == NONE) {
         return NONE;
       }
@@ -67,15 +65,15 @@ final class PidBitmap {
   }
 
   private int collect(int from, int to, int count, int n, int[] out) {
-    for (int v = from; n < count && (v = findUnskipped(v, to)) != NONE; v++) {
+    for (int v = from; n < count && (v = findUnheld(v, to)) != NONE; v++) {
       out[n++] = v;
     }
     return n;
   }
 
-  private int findUnskipped(int from, int to) {
+  private int findUnheld(int from, int to) {
     int v = findFree(from, to);
-    while (v != NONE && skip.skips(v)) {
+    while (v != NONE && (holds.isHeld(v) || cooling.isCooling(v))) {
       v = findFree(v + 1, to);
     }
     return v;

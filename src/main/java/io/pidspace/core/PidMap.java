@@ -44,8 +44,7 @@ public final class PidMap {
   private PidMap(PidLayout layout, int space, int pidMax, int reservedFloor, int lastPid) {
     this.layout = layout;
     this.space = space;
-    this.bits = new PidBitmap(layout.pidMaxLimit(), pidMax, reservedFloor, lastPid,
-        v -> holds.isHeld(v) || cooling.isCooling(v));
+    this.bits = new PidBitmap(layout.pidMaxLimit(), pidMax, reservedFloor, lastPid, holds, cooling);
     this.checks = new Checks(layout, space, bits, holds);
     this.replay = new Replay(space, bits, holds, cooling, checks);
   }
