@@ -1,14 +1,15 @@
 package io.pidspace.space;
 
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
+import io.pidspace.core.PidspaceException;
+import io.pidspace.core.SpaceImage;
+import java.util.Arrays;
 import java.util.List;
-import org.roaringbitmap.RoaringBitmap;
+import java.util.stream.IntStream;
 
 /**
  * What a {@link PidSpace} holds: its {@link PidMap}, or nothing while the space does not exist,
@@ -163,45 +164,80 @@ final class SpaceState {
   }
 
   /**
-   * The stored form of a space: its bound, cursor, generation and live vpids as a RoaringBitmap
-   * in the portable format (a million live vpids of 4,194,304 take about 512 KiB). {@code pidMax}
-   * 0 means the space does not exist. {@code holds}, {@code lastHold}, {@code reuseDelay} and the
-   * cooling vpids are absent (null, 0) in snapshots of older builds.
+   * What the snapshot store holds of a space. This build writes {@link ImageSnapshot}; builds up
+   * to cdc5abe wrote {@link FlatSnapshot} under this interface's class name (their rows carry it
+   * as the manifest), which is why reading this type reads that form.
    */
-  record Snapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold,
-      long reuseDelay, int[] cooling, long[] coolingUntil, int reservedFrom, int reservedUpTo, long reservedUntil)
-      implements CborSerializable {}
+  @JsonDeserialize(as = FlatSnapshot.class)
+  sealed interface Snapshot extends CborSerializable permits ImageSnapshot, FlatSnapshot {}
 
-  Snapshot toSnapshot() {
-    if (map == null) {
-      return new Snapshot(0, 0, new byte[0], generation, List.of(), 0, 0, new int[0], new long[0], 0, 0, reservedUntil);
+  /**
+   * A space as its export describes it ({@code image}; null while the space does not exist), with
+   * what only the journal knows of it: the generation of its last create or destroy, and its
+   * reservation.
+   */
+  @JsonDeserialize // not the interface's: this is the form itself
+  record ImageSnapshot(long generation, SpaceImage image, int reservedFrom, int reservedUpTo, long reservedUntil)
+      implements Snapshot {}
+
+  /**
+   * The form of older builds, read and never written: bound, cursor, generation and live vpids
+   * as a portable RoaringBitmap; {@code pidMax} 0 means the space does not exist. {@code holds},
+   * {@code lastHold}, {@code reuseDelay} and the cooling vpids are absent (null, 0) in snapshots
+   * of builds older still.
+   */
+  @JsonDeserialize // not the interface's: this is the form itself
+  record FlatSnapshot(int pidMax, int lastPid, byte[] allocated, long generation, List<Hold> holds, int lastHold,
+      long reuseDelay, int[] cooling, long[] coolingUntil, int reservedFrom, int reservedUpTo, long reservedUntil)
+      implements Snapshot {
+
+    ImageSnapshot upgrade(PidLayout layout) {
+      if (pidMax == 0) {
+        return new ImageSnapshot(generation, null, reservedFrom, reservedUpTo, reservedUntil);
+      }
+      List<Hold> live = holds == null ? List.of() : holds;
+      int last = Math.max(lastHold, live.stream().mapToInt(Hold::id).max().orElse(0));
+      return new ImageSnapshot(generation, new SpaceImage(SpaceImage.FORMAT, layout.shift(), pidMax, lastPid,
+          allocated, live, last, reuseDelay, cooling, coolingUntil), reservedFrom, reservedUpTo, reservedUntil);
     }
-    long[][] cooling = map.cooling();
-    return new Snapshot(map.pidMax(), map.lastPid(), map.allocatedBitmap(), generation, map.holds(), map.lastHold(),
-        map.reuseDelay(), java.util.Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1],
-        reservedFrom, reservedUpTo, reservedUntil);
   }
 
-  static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot snapshot) {
-    if (snapshot.pidMax() == 0) {
-      return new SpaceState(layout, space, null, snapshot.generation(), true, 0, 0, snapshot.reservedUntil());
+  Snapshot toSnapshot() {
+    return new ImageSnapshot(generation, map == null ? null : map.image(), reservedFrom, reservedUpTo, reservedUntil);
+  }
+
+  /** @throws IllegalStateException if {@code stored} does not make a space of this layout */
+  static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot stored) {
+    ImageSnapshot snapshot = stored instanceof FlatSnapshot flat ? flat.upgrade(layout) : (ImageSnapshot) stored;
+    SpaceImage image = snapshot.image();
+    PidMap map = null;
+    if (image != null) {
+      // A vpid freed while a reuse delay was on may cool above a pid_max lowered since: an import
+      // refuses it, a snapshot keeps it (applied after).
+      int[] cooling = image.cooling() == null ? new int[0] : image.cooling();
+      long[] until = image.coolingUntil() == null ? new long[0] : image.coolingUntil();
+      boolean split = cooling.length == until.length; // else the import refuses it whole
+      int[] above = IntStream.range(0, cooling.length).filter(i -> split && cooling[i] >= image.pidMax()).toArray();
+      int[] below = IntStream.range(0, cooling.length).filter(i -> !split || cooling[i] < image.pidMax()).toArray();
+      try {
+        map = PidMap.fromImage(layout, space, above.length == 0 ? image : new SpaceImage(image.format(),
+            image.shift(), image.pidMax(), image.lastPid(), image.allocated(), image.holds(), image.lastHold(),
+            image.reuseDelay(), pick(cooling, below), pick(until, below)));
+      } catch (PidspaceException corrupt) {
+        throw new IllegalStateException("the snapshot of space " + space + " does not make a space: "
+            + corrupt.getMessage(), corrupt);
+      }
+      map.applyCooled(pick(cooling, above), pick(until, above));
     }
-    RoaringBitmap bits = new RoaringBitmap();
-    try {
-      bits.deserialize(ByteBuffer.wrap(snapshot.allocated()));
-    } catch (IOException e) {
-      throw new UncheckedIOException("snapshot of space " + space + " is corrupt", e);
-    }
-    PidMap map = PidMap.restore(layout, space, snapshot.pidMax(), snapshot.lastPid(), bits.toArray());
-    if (snapshot.holds() != null) {
-      snapshot.holds().forEach(map::applyHold);
-      map.restoreLastHold(snapshot.lastHold());
-    }
-    map.applyReuseDelay(snapshot.reuseDelay());
-    if (snapshot.cooling() != null) {
-      map.applyCooled(snapshot.cooling(), snapshot.coolingUntil());
-    }
-    return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(), snapshot.reservedUpTo(),
-        snapshot.reservedUntil());
+    return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(),
+        snapshot.reservedUpTo(), snapshot.reservedUntil());
+  }
+
+  private static int[] pick(int[] values, int[] at) {
+    return Arrays.stream(at).map(i -> values[i]).toArray();
+  }
+
+  private static long[] pick(long[] values, int[] at) {
+    return Arrays.stream(at).mapToLong(i -> values[i]).toArray();
   }
 }

@@ -326,8 +326,9 @@ class DurableSpaceTest {
     for (int i = 0; i < 7; i++) {
       await(before.alloc(6)); // events 2..8 after the create: snapshots at 3 and 6, events 7 and 8 after them
     }
-    byte[] notASpace = SerializationExtension.get(Adapter.toClassic(first)).serialize(new SpaceState.Snapshot(
-        32_768, 8, new byte[8], 1, List.of(), 0, 0, new int[0], new long[0], 0, 0, 0)).get();
+    byte[] notASpace = SerializationExtension.get(Adapter.toClassic(first)).serialize(new SpaceState.ImageSnapshot(1,
+        new SpaceImage(SpaceImage.FORMAT, 22, 32_768, 8, new byte[8], List.of(), 0, 0, new int[0], new long[0]),
+        0, 0, 0)).get();
     stop(first);
     try (Connection c = connect(url, journal);
         PreparedStatement s = c.prepareStatement("UPDATE \"snapshot\" SET \"snapshot_payload\" = ?"
