@@ -61,6 +61,9 @@ import org.slf4j.LoggerFactory;
  * and at most {@code max-body} long, an answer within {@code request-timeout}, answers in the
  * order a connection sent its requests, and every refusal as the API's JSON error, which never
  * quotes the request.
+ *
+ * <p>Over 400 lines: a connection's state machine (read, pause, answer in order, linger) is one
+ * piece; its refusals live apart in {@link ServerRefusals}.
  */
 final class ApiServer {
 

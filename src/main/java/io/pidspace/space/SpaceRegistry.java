@@ -48,6 +48,9 @@ import java.util.function.Supplier;
  * order. A space that does not answer in time leaves its intent pending, retried with backoff;
  * the next request goes on (one for that id is refused as unavailable), so a space that does
  * not answer holds up nothing else for longer than one try.
+ *
+ * <p>Near 500 lines: the protocol's every step is a handler of this one actor, and its stored
+ * types stay nested here because their class names are in journals already written.
  */
 final class SpaceRegistry
     extends EventSourcedBehavior<SpaceRegistry.Command, SpaceRegistry.Event, SpaceRegistry.State> {
