@@ -36,6 +36,8 @@ final class NodeProcess {
   final Map<String, String> env = new HashMap<>();
   private final Path log;
   private Process process;
+  /** The Linux user the JVM runs as (a root test's iptables rules match it), or null: this one's. */
+  String user;
 
   NodeProcess(String name, int port, List<Integer> seedPorts, List<String> settings, Path logDir) {
     this.name = name;
@@ -83,7 +85,12 @@ final class NodeProcess {
   }
 
   void start() throws IOException {
-    ProcessBuilder builder = new ProcessBuilder(args)
+    List<String> command = user == null ? args : new ArrayList<>(List.of(
+        "setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--"));
+    if (user != null) {
+      command.addAll(args);
+    }
+    ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     builder.environment().putAll(env);
