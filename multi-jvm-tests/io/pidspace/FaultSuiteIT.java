@@ -361,6 +361,13 @@ class FaultSuiteIT {
       if (!succeeds("id", user) && !succeeds("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user)) {
         return false;
       }
+      for (String file : List.of(System.getProperty("pidspace.jar", "target/pidspace.jar"), "conf/application.conf")) {
+        String path = Path.of(file).toAbsolutePath().toString();
+        if (!succeeds("setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--", "test", "-r", path)) {
+          System.out.println("fault suite: no partitions: " + user + " cannot read " + path);
+          return false;
+        }
+      }
     }
     List<String> probe = List.of("OUTPUT", "-o", "lo", "-p", "tcp", "-m", "owner", "--uid-owner", "pidspace-fault1",
         "--dport", "1", "-j", "DROP");
@@ -473,48 +480,63 @@ class FaultSuiteIT {
    * node that downs itself just after it woke is caught. Returns when the first of the two began.
    */
   private long awaitServing() throws Exception {
-    long deadline = System.nanoTime() + SERVE.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + SERVE.toNanos();
     int streak = 0;
     long first = 0;
+    String waitedFor = null;
     while (streak < 2) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("the cluster did not serve every space on every node within " + SERVE + "; see " + logs);
+        throw new AssertionError("the cluster did not serve every space on every node within " + SERVE + " (last: "
+            + waitedFor + "); see " + logs);
       }
-      boolean all = true;
+      String why = null;
       for (NodeProcess node : nodes) {
         if (!node.isAlive()) {
           System.out.println("fault suite: " + node.name + " exited (downed); restarting it");
           node.start();
         }
-        all &= serves(node);
+        String not = notServing(node);
+        why = why == null ? not : why;
       }
-      streak = all ? streak + 1 : 0;
+      streak = why == null ? streak + 1 : 0;
+      waitedFor = why == null ? waitedFor : why;
       if (streak == 1) {
         first = System.nanoTime();
       }
-      Thread.sleep(all ? 1_000 : 250);
+      Thread.sleep(why == null ? 1_000 : 250);
+    }
+    if (first - start > TimeUnit.SECONDS.toNanos(5)) {
+      System.out.printf("fault suite: serving again took %.1f s; the last thing waited for: %s%n",
+          (first - start) / 1e9, waitedFor);
     }
     return first;
   }
 
-  private static boolean serves(NodeProcess node) throws InterruptedException {
+  /** Why {@code node} does not serve every space yet, or null when it does. */
+  private static String notServing(NodeProcess node) throws InterruptedException {
     try {
       HttpResponse<String> r = MANAGEMENT.send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort + "/ready"))
               .timeout(Duration.ofSeconds(3)).build(),
           HttpResponse.BodyHandlers.ofString());
       if (r.statusCode() != 200) {
-        return false;
+        return node.name + " /ready " + r.statusCode() + " " + r.body();
       }
-      for (int space = 1; space <= SPACES; space++) {
-        if (node.call("GET", "/v1/spaces/" + space, null, Duration.ofSeconds(5)).status() != 200) {
-          return false;
-        }
-      }
-      return true;
     } catch (IOException e) {
-      return false;
+      return node.name + " /ready " + e;
     }
+    for (int space = 1; space <= SPACES; space++) {
+      try {
+        NodeProcess.Answer a = node.call("GET", "/v1/spaces/" + space, null, Duration.ofSeconds(5));
+        if (a.status() != 200) {
+          return node.name + " GET space " + space + ": " + a.status() + " " + a.json();
+        }
+      } catch (IOException e) {
+        return node.name + " GET space " + space + ": " + e;
+      }
+    }
+    return null;
   }
 
   /** Every space's allocated pids, global, from its export. */
