@@ -67,7 +67,7 @@ class FaultSuiteIT {
 
   private static final boolean LONG = Boolean.getBoolean("faults.long");
   private static final int ROUNDS = LONG ? Integer.getInteger("faults.rounds", 3) : 1;
-  private static final long HOLD_MS = LONG ? 15_000 : 5_000; // how long a fault lasts
+  private static final long HOLD_MS = LONG ? 15_000 : 4_000; // how long a fault lasts
   private static final long LOAD_BEFORE_MS = LONG ? 8_000 : 2_000;
   private static final long LOAD_AFTER_MS = LONG ? 8_000 : 2_000; // once every node serves again
   private static final int SPACES = 3; // ids 1..3
@@ -293,16 +293,47 @@ class FaultSuiteIT {
       case "clock-skew" -> {
         target.kill();
         target.env.putAll(Map.of("LD_PRELOAD", FAKETIME_LIB, "FAKETIME", "+2s", "FAKETIME_DONT_FAKE_MONOTONIC", "1",
-            "FAKETIME_NO_CACHE", "1", "FAKETIME_DISABLE_SHM", "1")); // its shared memory is root's
+            "FAKETIME_NO_CACHE", "1"));
         target.start();
+        target.awaitReady(READY); // the hold is spent serving with the skewed clock
         return () -> {
+          System.out.println("fault suite: " + target.name + "'s clock as its Date header tells it: " + skew(target));
           target.kill();
-          List.of("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "FAKETIME_NO_CACHE", "FAKETIME_DISABLE_SHM")
-              .forEach(target.env::remove);
+          removeFaketimeShm(target);
+          List.of("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_FAKE_MONOTONIC", "FAKETIME_NO_CACHE").forEach(target.env::remove);
           target.start();
         };
       }
       default -> throw new IllegalArgumentException(fault);
+    }
+  }
+
+  /** libfaketime's shared memory of a JVM that was killed (it removes it only on a normal exit). */
+  private static void removeFaketimeShm(NodeProcess node) throws IOException {
+    if (node.user == null || !Files.isDirectory(Path.of("/dev/shm"))) {
+      return;
+    }
+    try (Stream<Path> files = Files.list(Path.of("/dev/shm"))) {
+      for (Path f : files.filter(f -> f.getFileName().toString().matches("(sem\\.)?faketime_(shm|sem)_\\d+")).toList()) {
+        if (Files.getOwner(f).getName().equals(node.user)) {
+          Files.deleteIfExists(f);
+        }
+      }
+    }
+  }
+
+  /** How far {@code node}'s clock is ahead of this one, by the Date header of its management port (whole seconds). */
+  private static String skew(NodeProcess node) {
+    try {
+      HttpResponse<String> r = MANAGEMENT.send(HttpRequest.newBuilder(
+              URI.create("http://127.0.0.1:" + node.managementPort + "/ready")).timeout(Duration.ofSeconds(5)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      long now = System.currentTimeMillis();
+      long date = java.time.ZonedDateTime.parse(r.headers().firstValue("Date").orElseThrow(),
+          java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME).toInstant().toEpochMilli();
+      return String.format("%+.1f s (within a second)", (date - now) / 1e3);
+    } catch (Exception e) {
+      return "not known (" + e + ")";
     }
   }
 

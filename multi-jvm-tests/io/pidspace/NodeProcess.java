@@ -85,15 +85,19 @@ final class NodeProcess {
   }
 
   void start() throws IOException {
-    List<String> command = user == null ? args : new ArrayList<>(List.of(
-        "setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--"));
+    List<String> command = new ArrayList<>();
     if (user != null) {
-      command.addAll(args);
+      // env after the switch: a preloaded library (libfaketime) is loaded by the JVM only, not by root's setpriv
+      command.addAll(List.of("setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--", "env"));
+      env.forEach((k, v) -> command.add(k + "=" + v));
     }
+    command.addAll(args);
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().putAll(env);
+    if (user == null) {
+      builder.environment().putAll(env);
+    }
     process = builder.start();
   }
 
