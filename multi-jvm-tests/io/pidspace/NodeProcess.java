@@ -36,6 +36,8 @@ final class NodeProcess {
   final Map<String, String> env = new HashMap<>();
   private final Path log;
   private Process process;
+  /** The Linux user the JVM runs as (a root test's iptables rules match it), or null: this one's. */
+  String user;
 
   NodeProcess(String name, int port, List<Integer> seedPorts, List<String> settings, Path logDir) {
     this.name = name;
@@ -83,10 +85,19 @@ final class NodeProcess {
   }
 
   void start() throws IOException {
-    ProcessBuilder builder = new ProcessBuilder(args)
+    List<String> command = new ArrayList<>();
+    if (user != null) {
+      // env after the switch: a preloaded library (libfaketime) is loaded by the JVM only, not by root's setpriv
+      command.addAll(List.of("setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--", "env"));
+      env.forEach((k, v) -> command.add(k + "=" + v));
+    }
+    command.addAll(args);
+    ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    builder.environment().putAll(env);
+    if (user == null) {
+      builder.environment().putAll(env);
+    }
     process = builder.start();
   }
 
