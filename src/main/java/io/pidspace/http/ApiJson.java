@@ -41,6 +41,9 @@ import java.util.OptionalInt;
  * {@link RequestReader} into values of the right range, and the JSON shapes it answers with
  * (Jackson writes records field by field). A refusal names the field and its rule, never a value
  * the request sent.
+ *
+ * <p>Over 400 lines: one codec for every route, each reader beside the shape it answers, so a
+ * field's limit and its check stay in one place.
  */
 final class ApiJson {
 
