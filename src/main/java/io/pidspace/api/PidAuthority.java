@@ -10,6 +10,7 @@ import akka.cluster.typed.Join;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Handles;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
@@ -182,6 +183,16 @@ public final class PidAuthority implements Extension, AutoCloseable {
   }
 
   /**
+   * As {@link #alloc(int, int)}, with each pid's generation: how many times its vpid was
+   * allocated. A free that names it ({@link #free(int, int)}) frees the pid only while this
+   * allocation holds it, so a free retried after an unknown outcome cannot free a pid handed out
+   * again in between ({@code stale-handle}).
+   */
+  public CompletionStage<Handles> allocHandles(int space, int count) {
+    return router.allocHandles(space, count);
+  }
+
+  /**
    * Exactly these vpids of {@code space} ({@code clone3(set_tid)}), all or nothing, as global
    * pids in the order asked; {@code last_pid} does not move. Refused with {@code pid-in-use}
    * (naming the taken vpids), {@code pid-held}, {@code out-of-range} (below 1 or at or above
@@ -191,6 +202,11 @@ public final class PidAuthority implements Extension, AutoCloseable {
    */
   public CompletionStage<int[]> allocAt(int space, int[] vpids, int hold) {
     return router.allocAt(space, vpids, hold);
+  }
+
+  /** As {@link #allocAt}, with each pid's generation (see {@link #allocHandles}). */
+  public CompletionStage<Handles> allocAtHandles(int space, int[] vpids, int hold) {
+    return router.allocAtHandles(space, vpids, hold);
   }
 
   /**
@@ -257,9 +273,22 @@ public final class PidAuthority implements Extension, AutoCloseable {
     return router.free(pid);
   }
 
+  /**
+   * Frees {@code pid} if {@code generation} is its holder's (0: any); else {@code stale-handle}
+   * and nothing changes: the pid was freed and allocated again since that generation was answered.
+   */
+  public CompletionStage<Done> free(int pid, int generation) {
+    return router.free(pid, generation);
+  }
+
   /** Frees a batch; each pid that cannot be freed is listed with its reason, and the rest are freed. */
   public CompletionStage<FreeResult> free(int[] pids) {
     return router.free(pids.clone());
+  }
+
+  /** As {@link #free(int[])}, each pid with its generation ({@code generations[i]}, 0: any), refused {@code stale-handle} when stale. */
+  public CompletionStage<FreeResult> free(int[] pids, int[] generations) {
+    return router.free(pids.clone(), generations == null ? null : generations.clone());
   }
 
   public CompletionStage<PidInfo> lookup(int pid) {

@@ -9,7 +9,8 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "alloc", mixinStandardHelpOptions = true,
     description = {"Allocates pids from a space and prints them, one global pid a line.",
-        "With --vpid: exactly those vpids, all or nothing (clone3 set_tid), printed in the order given."})
+        "With --vpid: exactly those vpids, all or nothing (clone3 set_tid), printed in the order given.",
+        "With --generations: each pid and its generation, for `free --generation`."})
 final class AllocCommand extends ClientCommand {
 
   @Parameters(paramLabel = "SPACE", description = "The space id.")
@@ -26,6 +27,11 @@ final class AllocCommand extends ClientCommand {
   @Option(names = "--hold", paramLabel = "ID", description = "With --vpid: the hold whose vpids these are.")
   String hold;
 
+  @Option(names = "--generations",
+      description = "Print each pid's generation after it (`PID GENERATION`): a free that names it frees the pid "
+          + "only while this allocation holds it.")
+  boolean generations;
+
   @Override
   int run(ApiClient api) throws ApiClient.NoAnswer {
     if (hold != null && vpids.isEmpty()) {
@@ -37,8 +43,9 @@ final class AllocCommand extends ClientCommand {
         : api.post("/v1/spaces/" + space + "/pids", Json.object("vpids", vpids, "hold", hold));
     return print(answer, pids -> {
       List<String> lines = new ArrayList<>();
-      for (JsonNode pid : pids.get("pids")) {
-        lines.add(pid.asText());
+      JsonNode pid = pids.get("pids");
+      for (int i = 0; i < pid.size(); i++) {
+        lines.add(generations ? pid.get(i).asText() + " " + pids.get("generations").get(i).asText() : pid.get(i).asText());
       }
       return String.join(System.lineSeparator(), lines);
     });

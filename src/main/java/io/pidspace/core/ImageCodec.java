@@ -17,7 +17,52 @@ final class ImageCodec {
   static SpaceImage image(PidMap map, PidLayout layout) {
     long[][] cooling = map.cooling();
     return new SpaceImage(SpaceImage.FORMAT, layout.shift(), map.pidMax(), map.lastPid(), portable(map.bits), map.holds(),
-        map.lastHold(), map.reuseDelay(), Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1]);
+        map.lastHold(), map.reuseDelay(), Arrays.stream(cooling[0]).mapToInt(v -> (int) v).toArray(), cooling[1],
+        generations(map));
+  }
+
+  /** The allocated vpids' generations in vpid order, as unsigned LEB128 varints. */
+  private static byte[] generations(PidMap map) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(map.allocated() + 16);
+    map.bits.forEach(v -> {
+      int g = map.gens.get(v);
+      while ((g & ~0x7F) != 0) {
+        out.write((g & 0x7F) | 0x80);
+        g >>>= 7;
+      }
+      out.write(g);
+    });
+    return out.toByteArray();
+  }
+
+  /** Sets each of {@code allocated}'s generations from {@code bytes} (null: unknown, left 0). */
+  private static void readGenerations(PidMap map, int[] allocated, byte[] bytes) {
+    if (bytes == null) {
+      return;
+    }
+    PidspaceException invalid = PidspaceException.badRequest(
+        "the document's generations must be one varint of 31 bits at most for each allocated vpid");
+    int at = 0;
+    for (int v : allocated) {
+      long g = 0;
+      for (int shift = 0; ; shift += 7) {
+        if (at == bytes.length || shift > 28) {
+          throw invalid;
+        }
+        int b = bytes[at++];
+        g |= (long) (b & 0x7F) << shift;
+        if ((b & 0x80) == 0) {
+          break;
+        }
+      }
+      if (g > Generations.MASK) {
+        throw invalid;
+      }
+      map.gens.set(v, (int) g);
+    }
+    if (at != bytes.length) {
+      throw invalid;
+    }
   }
 
   /**
@@ -58,6 +103,7 @@ final class ImageCodec {
       }
       map.bits.set(v);
     }
+    readGenerations(map, allocated, image.generations());
     if (image.holds() == null || image.lastHold() < 0) {
       throw PidspaceException.badRequest("the document's holds must be a list and lastHold at least 0");
     }

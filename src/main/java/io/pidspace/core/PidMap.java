@@ -37,6 +37,7 @@ public final class PidMap {
   final Holds holds = new Holds();
   final Cooling cooling = new Cooling();
   final PidBitmap bits;
+  final Generations gens = new Generations();
   private final Reconciler reconciler = new Reconciler();
   final Checks checks;
   private final Replay replay;
@@ -46,7 +47,7 @@ public final class PidMap {
     this.space = space;
     this.bits = new PidBitmap(layout.pidMaxLimit(), pidMax, reservedFloor, lastPid, holds, cooling);
     this.checks = new Checks(layout, space, bits, holds);
-    this.replay = new Replay(space, bits, holds, cooling, checks);
+    this.replay = new Replay(space, bits, holds, cooling, checks, gens);
   }
 
   /**
@@ -83,7 +84,11 @@ public final class PidMap {
 
   /** Allocates one vpid by the rule; {@link #NONE} when the space is exhausted. */
   public int alloc() {
-    return bits.alloc();
+    int v = bits.alloc();
+    if (v != NONE) {
+      gens.bump(v);
+    }
+    return v;
   }
 
   /**
@@ -124,6 +129,7 @@ public final class PidMap {
     }
     for (int i = 0; i < n; i++) {
       bits.set(vpids[i]);
+      gens.bump(vpids[i]);
     }
     if (n > 0) {
       bits.lastPid(vpids[n - 1]);
@@ -216,7 +222,18 @@ public final class PidMap {
 
     /** Frees {@code vpid}, or says why it cannot be freed and changes nothing; with a reuse delay it cools down. */
     public PidspaceException free(int vpid) {
+      return free(vpid, 0);
+    }
+
+    /**
+     * As {@link #free(int)}, and refused ({@code stale-handle}) when {@code generation} (0: any)
+     * is not the holder's ({@link PidMap#generation}).
+     */
+    public PidspaceException free(int vpid, int generation) {
       PidspaceException refusal = checks.checkFree(vpid);
+      if (refusal == null && !gens.matches(vpid, generation)) {
+        refusal = PidspaceException.staleHandle(checks.name(vpid));
+      }
       if (refusal == null) {
         bits.clear(vpid);
         log.record(-vpid);
@@ -274,6 +291,7 @@ public final class PidMap {
       }
       for (int v : vpids) {
         bits.set(v);
+        gens.bump(v);
         holds.claim(v);
         log.record(AT | v);
       }
@@ -340,6 +358,7 @@ public final class PidMap {
         return false;
       }
       bits.set(vpid);
+      gens.bump(vpid); // as the alloc that may have happened unstored: its holder has this generation
       bits.lastPid(vpid);
       log.record(vpid);
       return true;
@@ -372,7 +391,7 @@ public final class PidMap {
 
     /** Undoes the whole run, newest change first, and restores {@code lastPid}, pid_max and the holds. */
     public void rollback() {
-      log.rollback(bits, holds, cooling);
+      log.rollback(bits, holds, cooling, gens);
     }
   }
 
@@ -435,6 +454,14 @@ public final class PidMap {
   /** Whether a hold reserves {@code vpid}. */
   public boolean isHeld(int vpid) {
     return holds.isHeld(vpid);
+  }
+
+  /**
+   * How many times {@code vpid} was allocated (mod 2^31), which its holder was answered with; 0
+   * when unknown (allocated before generations were kept) or never allocated.
+   */
+  public int generation(int vpid) {
+    return gens.get(vpid);
   }
 
   public boolean isAllocated(int vpid) {

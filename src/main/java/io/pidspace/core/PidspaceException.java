@@ -22,6 +22,8 @@ public final class PidspaceException extends RuntimeException {
     PID_HELD("pid-held"),
     UNKNOWN_HOLD("unknown-hold"),
     NOT_ALLOCATED("not-allocated"),
+    /** A free named a generation of the pid other than its holder's: it was freed and allocated again since. */
+    STALE_HANDLE("stale-handle"),
     OUT_OF_RANGE("out-of-range"),
     RESERVED_PID("reserved-pid"),
     NO_SPACE_IDS_LEFT("no-space-ids-left"),
@@ -119,6 +121,11 @@ public final class PidspaceException extends RuntimeException {
 
   public static PidspaceException unknownHold(int space, int hold) {
     return new PidspaceException(Code.UNKNOWN_HOLD, "space " + space + " has no hold " + hold + " (released, claimed or expired)");
+  }
+
+  public static PidspaceException staleHandle(String pid) {
+    return new PidspaceException(Code.STALE_HANDLE, pid + " is held by a later allocation than the generation named: "
+        + "it was freed and allocated again since, nothing freed");
   }
 
   public static PidspaceException outOfRange(String message) {

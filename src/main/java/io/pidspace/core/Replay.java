@@ -12,8 +12,10 @@ final class Replay {
   private final Holds holds;
   private final Cooling cooling;
   private final Checks checks;
+  private final Generations gens;
 
-  Replay(int space, PidBitmap bits, Holds holds, Cooling cooling, Checks checks) {
+  Replay(int space, PidBitmap bits, Holds holds, Cooling cooling, Checks checks, Generations gens) {
+    this.gens = gens;
     this.space = space;
     this.bits = bits;
     this.holds = holds;
@@ -28,15 +30,17 @@ final class Replay {
       int v = at ? c & ~PidMap.AT : Math.abs(c);
       boolean fits = v > 0 && v < bits.pidMax() && (c > 0 ? !bits.isSet(v) : c < 0 && bits.isSet(v));
       if (!fits) {
-        undo.rollback(bits, holds, cooling);
+        undo.rollback(bits, holds, cooling, gens);
         throw new IllegalStateException(checks.name(v) + (c > 0 ? " cannot be marked allocated" : " cannot be marked free"));
       }
       if (at) {
         undo.touchHolds(holds);
         bits.set(v);
+        gens.bump(v);
         holds.claim(v);
       } else if (c > 0) {
         bits.set(v);
+        gens.bump(v);
         bits.lastPid(v);
       } else {
         bits.clear(v);

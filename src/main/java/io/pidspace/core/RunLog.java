@@ -97,11 +97,12 @@ final class RunLog {
   }
 
   /** Undoes everything, newest change first, and empties the log. */
-  void rollback(PidBitmap bits, Holds holds, Cooling cooling) {
+  void rollback(PidBitmap bits, Holds holds, Cooling cooling, Generations gens) {
     for (int i = n - 1; i >= 0; i--) {
       int c = changes[i];
       if (c > 0) {
         bits.clear(c & ~PidMap.AT);
+        gens.unbump(c & ~PidMap.AT); // every recorded alloc bumped it once
       } else {
         bits.set(-c);
       }

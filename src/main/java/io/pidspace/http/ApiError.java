@@ -89,7 +89,7 @@ final class ApiError extends RuntimeException {
     return switch (code) {
       case UNKNOWN_SPACE, NOT_ALLOCATED, UNKNOWN_HOLD -> StatusCodes.NOT_FOUND;
       case OUT_OF_RANGE, BAD_REQUEST, RESERVED_PID -> StatusCodes.BAD_REQUEST;
-      case SPACE_EXHAUSTED, PID_IN_USE, PID_HELD, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT, CONFLICT -> StatusCodes.CONFLICT;
+      case SPACE_EXHAUSTED, STALE_HANDLE, PID_IN_USE, PID_HELD, SPACE_ID_IN_USE, DEFAULT_SPACE, NO_SPACE_IDS_LEFT, CONFLICT -> StatusCodes.CONFLICT;
       case UNAVAILABLE, OVERLOADED -> StatusCodes.SERVICE_UNAVAILABLE;
       // a fault of the node's own data, not a passing one: 500 carries no Retry-After
       case SPACE_UNRECOVERABLE -> StatusCodes.INTERNAL_SERVER_ERROR;

@@ -21,6 +21,7 @@ import io.pidspace.api.PidAuthority;
 import io.pidspace.api.SpaceListing;
 import io.pidspace.core.Durations;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Handles;
 import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException;
@@ -40,6 +41,9 @@ import java.util.OptionalInt;
  * {@link RequestReader} into values of the right range, and the JSON shapes it answers with
  * (Jackson writes records field by field). A refusal names the field and its rule, never a value
  * the request sent.
+ *
+ * <p>Over 400 lines: one codec for every route, each reader beside the shape it answers, so a
+ * field's limit and its check stay in one place.
  */
 final class ApiJson {
 
@@ -57,7 +61,8 @@ final class ApiJson {
   private static final List<Field> SET = List.of(Field.number("pidMax"), Field.text("reuseDelay", 20));
   private static final List<Field> DOCUMENT = List.of(
       Field.number("format"), Field.number("shift"), Field.number("pidMax"), Field.number("lastPid"),
-      Field.text("allocated", (int) HttpSettings.MAX_IMPORT_BODY), Field.number("lastHold"), Field.number("reuseDelay"),
+      Field.text("allocated", (int) HttpSettings.MAX_IMPORT_BODY),
+      Field.text("generations", (int) HttpSettings.MAX_IMPORT_BODY), Field.number("lastHold"), Field.number("reuseDelay"),
       Field.object("cooling", List.of(Field.numbers("vpids", Integer.MAX_VALUE), Field.numbers("until", Integer.MAX_VALUE))),
       Field.objects("holds", MAX_HOLDS, List.of(Field.text("id", 10), Field.numbers("vpids", Integer.MAX_VALUE),
           Field.number("expiresAt"))));
@@ -76,7 +81,7 @@ final class ApiJson {
     this.allocAt = List.of(Field.numbers("vpids", maxBatch), Field.text("hold", 10));
     this.hold = List.of(Field.numbers("vpids", maxBatch), Field.text("ttl", 20));
     this.reconcile = List.of(Field.numbers("alive", maxBatch), Field.bool("apply"));
-    this.free = List.of(Field.numbers("pids", maxBatch));
+    this.free = List.of(Field.numbers("pids", maxBatch), Field.numbers("generations", maxBatch));
   }
 
   // ---- what requests say
@@ -162,17 +167,47 @@ final class ApiJson {
     return new Alive(vpids(alive, "alive"), request.flag("apply"));
   }
 
-  /** {@code {"pids": [global pids]}}: one that is not a global pid at all makes the whole request bad. */
-  int[] pids(ByteString body) {
-    long[] given = RequestReader.object(body, free).numbers("pids");
+  /** {@code POST /v1/pids:free}: the pids and, when given, their generations ({@code generations[i]} is {@code pids[i]}'s). */
+  record FreeBatch(int[] pids, int[] generations) {}
+
+  /**
+   * {@code {"pids": [global pids], "generations": [..]?}}: one that is not a global pid at all, or
+   * a generation that is not one, makes the whole request bad.
+   */
+  FreeBatch freeBatch(ByteString body) {
+    RequestReader.Body request = RequestReader.object(body, free);
+    long[] given = request.numbers("pids");
     if (given == null) {
-      throw PidspaceException.badRequest("the body must be {\"pids\": [global pids]}");
+      throw PidspaceException.badRequest("the body must be {\"pids\": [global pids], \"generations\": [..]?}");
     }
     int[] pids = new int[given.length];
     for (int i = 0; i < pids.length; i++) {
       pids[i] = pid(given[i], "pids[" + i + "]");
     }
-    return pids;
+    long[] named = request.numbers("generations");
+    if (named == null) {
+      return new FreeBatch(pids, null);
+    }
+    if (named.length != pids.length) {
+      throw PidspaceException.badRequest("generations must name one generation for each pid, in the same order");
+    }
+    int[] generations = new int[named.length];
+    for (int i = 0; i < named.length; i++) {
+      generations[i] = generation(named[i], "generations[" + i + "]");
+    }
+    return new FreeBatch(pids, generations);
+  }
+
+  /** The {@code generation} query parameter of a free: 0 (none named) when absent. */
+  static int generation(Optional<String> parameter) {
+    return parameter.map(text -> generation(RequestReader.integer(text, "generation"), "generation")).orElse(0);
+  }
+
+  private static int generation(long given, String name) {
+    if (given < 0 || given > Integer.MAX_VALUE) {
+      throw PidspaceException.badRequest(name + " must be within 0.." + Integer.MAX_VALUE + " (0: none)");
+    }
+    return (int) given;
   }
 
   /** {@code {"id": N?, "document": {...}}}: the document as export gives it, checked whole before anything is stored. */
@@ -193,12 +228,9 @@ final class ApiJson {
     if (allocated == null || holds == null) {
       throw PidspaceException.badRequest("document.allocated and document.holds are required");
     }
-    byte[] bits;
-    try {
-      bits = Base64.getDecoder().decode(allocated);
-    } catch (IllegalArgumentException notBase64) {
-      throw PidspaceException.badRequest("document.allocated must be base64");
-    }
+    byte[] bits = base64(allocated, "document.allocated");
+    String named = document.text("generations"); // absent in documents of builds before generations
+    byte[] generations = named == null ? null : base64(named, "document.generations");
     List<Hold> parsed = new ArrayList<>();
     for (int i = 0; i < holds.size(); i++) {
       RequestReader.Body hold = holds.get(i);
@@ -224,7 +256,15 @@ final class ApiJson {
         intField(document.number("shift"), "document.shift"), intField(document.number("pidMax"), "document.pidMax"),
         intField(document.number("lastPid"), "document.lastPid"), bits, parsed,
         intField(document.number("lastHold"), "document.lastHold"), reuseDelay == null ? 0 : reuseDelay, vpids,
-        coolingUntil);
+        coolingUntil, generations);
+  }
+
+  private static byte[] base64(String text, String name) {
+    try {
+      return Base64.getDecoder().decode(text);
+    } catch (IllegalArgumentException notBase64) {
+      throw PidspaceException.badRequest(name + " must be base64");
+    }
   }
 
   private static int intField(Long value, String name) {
@@ -337,18 +377,24 @@ final class ApiJson {
   record Spaces(List<Listed> spaces) {}
 
   /** Also written by hand on the hot path: {@link #pids(int[])}. */
-  record Pids(int[] pids) {}
-
-  /** {@code {"pids": [..]}}, 200: what {@link Pids} is as JSON, written without a mapper for the alloc without a body. */
-  static FullHttpResponse pids(int[] pids) {
-    ByteBuf body = Unpooled.buffer(11 + pids.length * 11);
-    body.writeBytes(PIDS_OPEN);
-    for (int i = 0; i < pids.length; i++) {
-      if (i > 0) {
-        body.writeByte(',');
-      }
-      body.writeCharSequence(Integer.toString(pids[i]), StandardCharsets.US_ASCII);
+  /** An alloc's answer: the pids and each one's generation, which a free may name. */
+  record Pids(int[] pids, int[] generations) {
+    static Pids of(Handles handles) {
+      return new Pids(handles.pids(), handles.generations());
     }
+  }
+
+  /**
+   * {@code {"pids": [..], "generations": [..]}}, 200: what {@link Pids} is as JSON, written
+   * without a mapper for the alloc without a body.
+   */
+  static FullHttpResponse pids(Handles handles) {
+    int[] pids = handles.pids();
+    ByteBuf body = Unpooled.buffer(30 + pids.length * 14);
+    body.writeBytes(PIDS_OPEN);
+    numbers(body, pids);
+    body.writeBytes(GENERATIONS);
+    numbers(body, handles.generations());
     body.writeBytes(PIDS_CLOSE);
     FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, body);
     out.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
@@ -356,6 +402,16 @@ final class ApiJson {
     return out;
   }
 
+  private static void numbers(ByteBuf body, int[] numbers) {
+    for (int i = 0; i < numbers.length; i++) {
+      if (i > 0) {
+        body.writeByte(',');
+      }
+      body.writeCharSequence(Integer.toString(numbers[i]), StandardCharsets.US_ASCII);
+    }
+  }
+
+  private static final byte[] GENERATIONS = "],\"generations\":[".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] PIDS_OPEN = "{\"pids\":[".getBytes(StandardCharsets.US_ASCII);
   private static final byte[] PIDS_CLOSE = "]}".getBytes(StandardCharsets.US_ASCII);
 
@@ -367,12 +423,16 @@ final class ApiJson {
   /** A hold in a document: its id (a string, as the API hands it out), its vpids, and its end in epoch millis. */
   record HoldJson(String id, int[] vpids, long expiresAt) {}
 
-  /** A whole space as export gives it and import takes it; {@code allocated} is a portable RoaringBitmap in base64. */
-  record Document(int format, int shift, int pidMax, int lastPid, String allocated, List<HoldJson> holds, int lastHold,
-      long reuseDelay, Cooling cooling) {
+  /**
+   * A whole space as export gives it and import takes it; {@code allocated} is a portable RoaringBitmap in
+   * base64, {@code generations} the allocated vpids' generations as {@link SpaceImage} packs them, in base64.
+   */
+  record Document(int format, int shift, int pidMax, int lastPid, String allocated, String generations,
+      List<HoldJson> holds, int lastHold, long reuseDelay, Cooling cooling) {
     static Document of(SpaceImage image) {
       return new Document(image.format(), image.shift(), image.pidMax(), image.lastPid(),
           Base64.getEncoder().encodeToString(image.allocated()),
+          image.generations() == null ? null : Base64.getEncoder().encodeToString(image.generations()),
           image.holds().stream().map(h -> new HoldJson(Integer.toString(h.id()), h.vpids(), h.expiresAt())).toList(),
           image.lastHold(), image.reuseDelay(), new Cooling(image.cooling(), image.coolingUntil()));
     }

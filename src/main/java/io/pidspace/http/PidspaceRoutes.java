@@ -12,6 +12,7 @@ import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
 import akka.util.ByteString;
 import io.pidspace.api.PidAuthority;
+import io.pidspace.core.Handles;
 import io.pidspace.metrics.NodeMetrics;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -103,7 +104,8 @@ final class PidspaceRoutes extends AllDirectives {
         path("pids:free", () -> post(() -> auth.mutating(() -> withBody(Endpoint.FREE_BATCH, this::freeBatch)))),
         path(PathMatchers.segment("pids").slash(PathMatchers.segment()), pid -> concat(
             get(() -> answer(Endpoint.LOOKUP, () -> lookup(pid))),
-            delete(() -> auth.mutating(() -> answer(Endpoint.FREE, () -> free(pid)))))));
+            delete(() -> auth.mutating(() -> parameterOptional("generation", generation ->
+                answer(Endpoint.FREE, () -> free(pid, generation))))))));
   }
 
   private CompletionStage<HttpResponse> listSpaces() {
@@ -126,19 +128,15 @@ final class PidspaceRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> alloc(String id, Optional<String> countParameter) {
-    return allocated(id, countParameter).thenApply(pids -> json(StatusCodes.OK, new ApiJson.Pids(pids)));
+    return allocated(id, countParameter).thenApply(handles -> json(StatusCodes.OK, ApiJson.Pids.of(handles)));
   }
 
   /** An alloc of {@code count} pids (1 when absent) from space {@code id}, counted; {@link ApiHandler} answers it too. */
-  CompletionStage<int[]> allocated(String id, Optional<String> countParameter) {
+  CompletionStage<Handles> allocated(String id, Optional<String> countParameter) {
     int space = codec.spaceId(id);
     int count = codec.count(countParameter);
-    // a single alloc goes through the group commit of the space when the node is durable
-    CompletionStage<int[]> pids = count == 1
-        ? authority.alloc(space).thenApply(pid -> new int[] {pid})
-        : authority.alloc(space, count);
-    return pids.thenApply(allocated -> {
-      metrics.allocated(allocated.length);
+    return authority.allocHandles(space, count).thenApply(allocated -> {
+      metrics.allocated(allocated.pids().length);
       return allocated;
     });
   }
@@ -146,9 +144,9 @@ final class PidspaceRoutes extends AllDirectives {
   private CompletionStage<HttpResponse> allocAt(String id, ByteString body) {
     int space = codec.spaceId(id);
     ApiJson.AllocAt request = codec.allocAt(body);
-    return authority.allocAt(space, request.vpids(), request.hold()).thenApply(pids -> {
-      metrics.allocated(pids.length);
-      return json(StatusCodes.OK, new ApiJson.Pids(pids));
+    return authority.allocAtHandles(space, request.vpids(), request.hold()).thenApply(handles -> {
+      metrics.allocated(handles.pids().length);
+      return json(StatusCodes.OK, ApiJson.Pids.of(handles));
     });
   }
 
@@ -199,8 +197,9 @@ final class PidspaceRoutes extends AllDirectives {
     return authority.lookup(codec.pid(pid)).thenApply(info -> json(StatusCodes.OK, info));
   }
 
-  private CompletionStage<HttpResponse> free(String pid) {
-    return authority.free(codec.pid(pid)).thenApply(done -> {
+  /** {@code ?generation=N}: freed only if N is the holder's generation, else {@code 409 stale-handle}. */
+  private CompletionStage<HttpResponse> free(String pid, Optional<String> generation) {
+    return authority.free(codec.pid(pid), ApiJson.generation(generation)).thenApply(done -> {
       metrics.freed(1);
       return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
     });
@@ -208,7 +207,8 @@ final class PidspaceRoutes extends AllDirectives {
 
   /** Pids that are not global pids at all make the whole request bad; the rest are freed or refused one by one. */
   private CompletionStage<HttpResponse> freeBatch(ByteString body) {
-    return authority.free(codec.pids(body)).thenApply(result -> {
+    ApiJson.FreeBatch request = codec.freeBatch(body);
+    return authority.free(request.pids(), request.generations()).thenApply(result -> {
       metrics.freed(result.freed().length);
       return json(StatusCodes.OK, ApiJson.Freed.of(result));
     });

@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Handles;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidMap;
@@ -77,6 +78,17 @@ public final class PidRouter {
         : submit(space, new Request.Alloc(count)).thenApply(Result.Pids::pids);
   }
 
+  /** As {@link #alloc}, with each pid's generation, which a free may name. */
+  public CompletableFuture<Handles> allocHandles(int space, int count) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null && (count < 1 || count > settings.maxBatch())) {
+      refusal = PidspaceException.badRequest("count must be within 1.." + settings.maxBatch());
+    }
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.Alloc(count)).thenApply(Result.Pids::handles);
+  }
+
   /** The longest a hold may live: a restore that takes longer asks again. */
   private static final Duration MAX_HOLD_TTL = Duration.ofDays(1);
 
@@ -95,6 +107,20 @@ public final class PidRouter {
     return refusal != null
         ? CompletableFuture.failedFuture(refusal)
         : submit(space, new Request.AllocAt(vpids.clone(), hold)).thenApply(Result.Pids::pids);
+  }
+
+  /** As {@link #allocAt}, with each pid's generation. */
+  public CompletableFuture<Handles> allocAtHandles(int space, int[] vpids, int hold) {
+    PidspaceException refusal = checkSpace(space);
+    if (refusal == null) {
+      refusal = checkVpids(vpids);
+    }
+    if (refusal == null && hold < 0) {
+      refusal = PidspaceException.badRequest("a hold id is a positive whole number");
+    }
+    return refusal != null
+        ? CompletableFuture.failedFuture(refusal)
+        : submit(space, new Request.AllocAt(vpids.clone(), hold)).thenApply(Result.Pids::handles);
   }
 
   /** Holds {@code vpids} of {@code space} for {@code ttl}; answers the hold's id. */
@@ -179,11 +205,20 @@ public final class PidRouter {
   }
 
   public CompletableFuture<Done> free(int pid) {
+    return free(pid, 0);
+  }
+
+  /** Frees {@code pid} if {@code generation} (0: any) is its holder's; else {@code stale-handle}. */
+  public CompletableFuture<Done> free(int pid, int generation) {
     PidspaceException refusal = checkPid(pid);
+    if (refusal == null) {
+      refusal = checkGeneration(generation);
+    }
     if (refusal != null) {
       return CompletableFuture.failedFuture(refusal);
     }
-    return submit(layout.spaceOf(pid), new Request.Free(new int[] {layout.vpidOf(pid)})).thenCompose(freed ->
+    int[] generations = generation == 0 ? null : new int[] {generation};
+    return submit(layout.spaceOf(pid), new Request.Free(new int[] {layout.vpidOf(pid)}, generations)).thenCompose(freed ->
         freed.result().refused().isEmpty()
             ? CompletableFuture.completedFuture(Done.getInstance())
             : CompletableFuture.failedFuture(freed.result().refused().get(0).reason().exception()));
@@ -191,28 +226,49 @@ public final class PidRouter {
 
   /** Splits the batch by space, one request of its vpids each, and joins the answers. */
   public CompletableFuture<FreeResult> free(int[] pids) {
+    return free(pids, null);
+  }
+
+  /**
+   * As {@link #free(int[])}; {@code generations} (null: none) is parallel to {@code pids}, and
+   * a pid whose generation (not 0) is not its holder's is refused {@code stale-handle}.
+   */
+  public CompletableFuture<FreeResult> free(int[] pids, int[] generations) {
     if (pids.length > settings.maxBatch()) {
       return CompletableFuture.completedFuture(allRefused(pids, PidspaceException.badRequest(
           "a batch may name at most " + settings.maxBatch() + " pids (pidspace.max-batch)")));
     }
+    if (generations != null && generations.length != pids.length) {
+      return CompletableFuture.completedFuture(allRefused(pids, PidspaceException.badRequest(
+          "generations must name one generation for each pid, in the same order")));
+    }
     List<FreeResult.Refusal> invalid = new ArrayList<>();
-    Map<Integer, List<Integer>> bySpace = new LinkedHashMap<>();
-    for (int pid : pids) {
-      PidspaceException refusal = checkPid(pid);
+    Map<Integer, List<Integer>> bySpace = new LinkedHashMap<>(); // indexes into pids
+    for (int i = 0; i < pids.length; i++) {
+      PidspaceException refusal = checkPid(pids[i]);
+      if (refusal == null && generations != null) {
+        refusal = checkGeneration(generations[i]);
+      }
       if (refusal != null) {
-        invalid.add(FreeResult.Refusal.of(pid, refusal));
+        invalid.add(FreeResult.Refusal.of(pids[i], refusal));
       } else {
-        bySpace.computeIfAbsent(layout.spaceOf(pid), k -> new ArrayList<>()).add(pid);
+        bySpace.computeIfAbsent(layout.spaceOf(pids[i]), k -> new ArrayList<>()).add(i);
       }
     }
     CompletableFuture<FreeResult> result = CompletableFuture.completedFuture(new FreeResult(new int[0], invalid));
     for (Map.Entry<Integer, List<Integer>> part : bySpace.entrySet()) {
-      int[] batch = part.getValue().stream().mapToInt(Integer::intValue).toArray();
-      int[] vpids = new int[batch.length];
-      for (int i = 0; i < batch.length; i++) {
+      int[] at = part.getValue().stream().mapToInt(Integer::intValue).toArray();
+      int[] batch = new int[at.length];
+      int[] vpids = new int[at.length];
+      int[] named = generations == null ? null : new int[at.length];
+      for (int i = 0; i < at.length; i++) {
+        batch[i] = pids[at[i]];
         vpids[i] = layout.vpidOf(batch[i]);
+        if (named != null) {
+          named[i] = generations[at[i]];
+        }
       }
-      CompletableFuture<FreeResult> answer = submit(part.getKey(), new Request.Free(vpids))
+      CompletableFuture<FreeResult> answer = submit(part.getKey(), new Request.Free(vpids, named))
           .handle((freed, failure) -> failure == null ? freed.result() : allRefused(batch, PidspaceException.from(failure)));
       result = result.thenCombine(answer, FreeResult::plus);
     }
@@ -261,6 +317,10 @@ public final class PidRouter {
 
   private PidspaceException checkSpace(int space) {
     return refusalOf(() -> layout.checkSpace(space));
+  }
+
+  private static PidspaceException checkGeneration(int generation) {
+    return generation < 0 ? PidspaceException.badRequest("a generation is a whole number, 0 for none") : null;
   }
 
   private PidspaceException checkPid(int pid) {

@@ -73,8 +73,12 @@ sealed interface Request<R extends Result> extends CborSerializable {
     }
   }
 
-  /** Frees these vpids of the space (1..max-batch of them); answers the global pids freed and the refused ones. */
-  record Free(int[] vpids) implements Request<Result.Freed> {
+  /**
+   * Frees these vpids of the space (1..max-batch of them); answers the global pids freed and the
+   * refused ones. {@code generations} (null: none) is parallel to {@code vpids}: a vpid whose
+   * generation is named (not 0) and is not its holder's is refused {@code stale-handle}.
+   */
+  record Free(int[] vpids, int[] generations) implements Request<Result.Freed> {
     @Override
     public Result.Freed decide(Handler space) {
       return space.free(this);

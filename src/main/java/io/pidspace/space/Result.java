@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.pidspace.core.CborSerializable;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Handles;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.Reconciled;
 import io.pidspace.core.Refusal;
@@ -31,21 +32,28 @@ sealed interface Result extends CborSerializable {
 
   record Refused(Refusal refusal) implements Result {}
 
-  /** Global pids: next-fit's for an alloc, the ones asked for (in that order) for an alloc-at. */
-  record Pids(int[] pids) implements Result {
+  /**
+   * Global pids: next-fit's for an alloc, the ones asked for (in that order) for an alloc-at;
+   * {@code generations[i]} is {@code pids[i]}'s generation, which a free may name.
+   */
+  record Pids(int[] pids, int[] generations) implements Result {
     @Override
     public boolean equals(Object o) {
-      return o instanceof Pids p && Arrays.equals(pids, p.pids);
+      return o instanceof Pids p && Arrays.equals(pids, p.pids) && Arrays.equals(generations, p.generations);
     }
 
     @Override
     public int hashCode() {
-      return Arrays.hashCode(pids);
+      return 31 * Arrays.hashCode(pids) + Arrays.hashCode(generations);
     }
 
     @Override
     public String toString() {
-      return "Pids" + Arrays.toString(pids);
+      return "Pids" + Arrays.toString(pids) + Arrays.toString(generations);
+    }
+
+    Handles handles() {
+      return new Handles(pids, generations);
     }
   }
 

@@ -48,20 +48,24 @@ final class SpaceRequests implements Request.Handler {
       throw PidspaceException.exhausted(space, map.pidMax());
     }
     int[] pids = new int[n];
+    int[] generations = new int[n];
     for (int i = 0; i < n; i++) {
       pids[i] = layout.encode(space, vpids[i]);
+      generations[i] = map.generation(vpids[i]);
     }
-    return new Result.Pids(pids);
+    return new Result.Pids(pids, generations);
   }
 
   @Override
   public Result.Pids allocAt(Request.AllocAt request) {
     refuseIf(changes.allocAt(request.vpids(), request.hold()));
     int[] pids = new int[request.vpids().length];
+    int[] generations = new int[pids.length];
     for (int i = 0; i < pids.length; i++) {
       pids[i] = layout.encode(space, request.vpids()[i]);
+      generations[i] = map.generation(request.vpids()[i]);
     }
-    return new Result.Pids(pids);
+    return new Result.Pids(pids, generations);
   }
 
   @Override
@@ -102,9 +106,11 @@ final class SpaceRequests implements Request.Handler {
     int[] freed = new int[request.vpids().length];
     int n = 0;
     List<FreeResult.Refusal> refused = new ArrayList<>();
-    for (int vpid : request.vpids()) {
+    int[] generations = request.generations();
+    for (int i = 0; i < request.vpids().length; i++) {
+      int vpid = request.vpids()[i];
       int pid = layout.encode(space, vpid);
-      PidspaceException refusal = changes.free(vpid);
+      PidspaceException refusal = changes.free(vpid, generations == null ? 0 : generations[i]);
       if (refusal == null) {
         freed[n++] = pid;
       } else {

@@ -222,7 +222,7 @@ final class SpaceState {
       try {
         map = PidMap.fromImage(layout, space, above.length == 0 ? image : new SpaceImage(image.format(),
             image.shift(), image.pidMax(), image.lastPid(), image.allocated(), image.holds(), image.lastHold(),
-            image.reuseDelay(), pick(cooling, below), pick(until, below)));
+            image.reuseDelay(), pick(cooling, below), pick(until, below), image.generations()));
       } catch (PidspaceException corrupt) {
         throw new IllegalStateException("the snapshot of space " + space + " does not make a space: "
             + corrupt.getMessage(), corrupt);

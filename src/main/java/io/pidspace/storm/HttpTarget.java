@@ -28,6 +28,9 @@ import java.util.function.Function;
  * one space as one {@code POST /v1/spaces/{id}/pids?count=N}, the frees waiting as one {@code
  * POST /v1/pids:free}. Nothing waits for a batch to fill: a lone request leaves as soon as a
  * request slot is free, so a light load sees single requests and a heavy one fewer, larger ones.
+ *
+ * <p>Each free names the generation its pid's alloc was answered with, as a client that retries
+ * must (docs/http.md): a free that reached a pid allocated again since is refused {@code stale-handle}.
  */
 final class HttpTarget implements StormTarget {
 
@@ -47,10 +50,12 @@ final class HttpTarget implements StormTarget {
   private final ArrayDeque<Object> order = new ArrayDeque<>();
   private final Map<Integer, List<CompletableFuture<Integer>>> allocs = new HashMap<>();
   private final List<Free> frees = new ArrayList<>();
+  private final Map<Integer, Integer> generations = new HashMap<>(); // of the pids handed out and not yet freed
   private int inFlight;
   private int next;
 
-  private record Free(int pid, CompletableFuture<Void> done) {}
+  /** {@code generation}: the one the alloc answered, 0 for none known. */
+  private record Free(int pid, int generation, CompletableFuture<Void> done) {}
 
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
   HttpTarget(List<String> urls, String token) {
@@ -124,7 +129,8 @@ final class HttpTarget implements StormTarget {
       if (frees.isEmpty()) {
         order.add(FREES);
       }
-      frees.add(new Free(pid, done));
+      Integer generation = generations.remove(pid);
+      frees.add(new Free(pid, generation == null ? 0 : generation, done));
     }
     drain();
     return done;
@@ -203,6 +209,13 @@ final class HttpTarget implements StormTarget {
     String path = "/v1/spaces/" + space + "/pids" + (pids.size() == 1 ? "" : "?count=" + pids.size());
     send(node, "POST", path, null, true).whenComplete((json, failure) -> {
       JsonNode got = failure == null ? json.get("pids") : null;
+      if (got != null && got.isArray()) {
+        synchronized (this) {
+          for (int i = 0; i < got.size(); i++) {
+            generations.put(got.get(i).asInt(), json.path("generations").path(i).asInt(0));
+          }
+        }
+      }
       for (int i = 0; i < pids.size(); i++) {
         if (failure != null) {
           pids.get(i).completeExceptionally(failure);
@@ -222,7 +235,8 @@ final class HttpTarget implements StormTarget {
   private void sendFrees(int node, List<Free> freeing) {
     if (freeing.size() == 1) {
       Free one = freeing.get(0);
-      send(node, "DELETE", "/v1/pids/" + one.pid, null, true).whenComplete((json, failure) -> {
+      String query = one.generation == 0 ? "" : "?generation=" + one.generation;
+      send(node, "DELETE", "/v1/pids/" + one.pid + query, null, true).whenComplete((json, failure) -> {
         if (failure != null) {
           one.done.completeExceptionally(failure);
         } else {
@@ -231,9 +245,13 @@ final class HttpTarget implements StormTarget {
       });
       return;
     }
-    StringBuilder body = new StringBuilder(16 + 11 * freeing.size()).append("{\"pids\":[");
+    StringBuilder body = new StringBuilder(32 + 22 * freeing.size()).append("{\"pids\":[");
     for (int i = 0; i < freeing.size(); i++) {
       body.append(i == 0 ? "" : ",").append(freeing.get(i).pid);
+    }
+    body.append("],\"generations\":[");
+    for (int i = 0; i < freeing.size(); i++) {
+      body.append(i == 0 ? "" : ",").append(freeing.get(i).generation);
     }
     send(node, "POST", "/v1/pids:free", body.append("]}").toString(), true).whenComplete((json, failure) -> {
       Map<Integer, PidspaceException> refused = new HashMap<>();

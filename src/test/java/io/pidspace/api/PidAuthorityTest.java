@@ -19,6 +19,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.core.FreeResult;
+import io.pidspace.core.Handles;
 import io.pidspace.core.PidInfo;
 import io.pidspace.core.PidLayout;
 import io.pidspace.core.PidspaceException.Code;
@@ -391,5 +392,42 @@ class PidAuthorityTest {
         assertEquals(some.size(), result.freed().length, () -> "refused: " + result.refused());
       }
     }
+  }
+
+  @Test
+  void free_withTheHoldersGeneration_frees_withAStaleOne_isRefusedAndChangesNothing() {
+    int space = newSpace();
+    Handles first = value(authority.allocHandles(space, 2));
+    assertArrayEquals(new int[] {layout.encode(space, 2), layout.encode(space, 3)}, first.pids());
+    assertArrayEquals(new int[] {1, 1}, first.generations());
+    int pid = first.pids()[0];
+    value(authority.free(pid, first.generations()[0]));
+    // The ABA: the same vpid handed out again, then the first handle's free retried.
+    Handles again = value(authority.allocAtHandles(space, new int[] {2}, 0));
+    assertArrayEquals(new int[] {2}, again.generations());
+    assertEquals(Code.STALE_HANDLE, refusal(authority.free(pid, first.generations()[0])));
+    assertTrue(value(authority.lookup(pid)).allocated(), "a stale free changes nothing");
+    assertEquals(2, value(authority.stats(space)).allocated());
+
+    FreeResult batch = value(authority.free(new int[] {pid, first.pids()[1]}, new int[] {1, 1}));
+    assertArrayEquals(new int[] {first.pids()[1]}, batch.freed());
+    assertEquals(1, batch.refused().size());
+    assertEquals(pid, batch.refused().get(0).pid());
+    assertEquals(Code.STALE_HANDLE, batch.refused().get(0).reason().code());
+    value(authority.free(pid, 2));
+    assertFalse(value(authority.lookup(pid)).allocated());
+  }
+
+  @Test
+  void free_namingNoGeneration_isUnchecked_andABadGenerationIsBadRequest() {
+    int space = newSpace();
+    int[] pids = value(authority.alloc(space, 2));
+    assertEquals(Code.BAD_REQUEST, refusal(authority.free(pids[0], -1)));
+    FreeResult mismatched = value(authority.free(pids, new int[] {1}));
+    assertEquals(2, mismatched.refused().size());
+    assertEquals(Code.BAD_REQUEST, mismatched.refused().get(0).reason().code());
+    value(authority.free(pids[0], 0));
+    assertFalse(value(authority.lookup(pids[0])).allocated());
+    assertArrayEquals(new int[] {2}, value(authority.allocAtHandles(space, new int[] {2}, 0)).generations());
   }
 }

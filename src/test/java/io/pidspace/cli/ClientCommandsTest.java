@@ -216,6 +216,21 @@ class ClientCommandsTest {
   }
 
   @Test
+  void freeWithAGeneration_refusesAStaleOne_andFreesTheHolders() {
+    int id = createSpace();
+    int first = (id << 22) | 2;
+    assertEquals(List.of(first + " 1"), client("alloc", String.valueOf(id), "--generations").lines());
+    assertEquals(0, client("free", String.valueOf(first), "--generation", "1").status());
+    assertEquals(List.of(first + " 2"), client("alloc", String.valueOf(id), "--vpid", "2", "--generations").lines());
+    Run stale = client("free", String.valueOf(first), "--generation", "1");
+    assertEquals(1, stale.status());
+    assertTrue(stale.err().strip().endsWith("(stale-handle)"), stale.err());
+    assertEquals(2, client("free", String.valueOf(first), "--generation", "1,2").status());
+    Run freed = client("free", String.valueOf(first), "--generation", "2");
+    assertEquals(List.of("freed " + first), freed.lines());
+  }
+
+  @Test
   void json_printsTheServersAnswer() throws Exception {
     int id = createSpace();
     Run alloc = client("alloc", String.valueOf(id), "--count", "2", "--json");

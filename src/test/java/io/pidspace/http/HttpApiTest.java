@@ -196,6 +196,38 @@ class HttpApiTest {
     assertEquals(0, json(send("GET", "/v1/spaces/" + id, null)).get("allocated").asInt());
   }
 
+  /** Allocs answer each pid's generation (the node's fast path and the route alike); a free naming a stale one is 409. */
+  @Test
+  void generations_areAnswered_andAFreeNamingAStaleOneIsRefused() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    int base = id << SHIFT;
+    JsonNode fast = json(send("POST", "/v1/spaces/" + id + "/pids?count=2", ""));
+    assertEquals("[" + (base | 2) + "," + (base | 3) + "]", fast.get("pids").toString());
+    assertEquals("[1,1]", fast.get("generations").toString());
+    JsonNode routedAnswer = json(sendTo(routed, "POST", "/v1/spaces/" + id + "/pids", "", null));
+    assertEquals("[1]", routedAnswer.get("generations").toString());
+    assertEquals(204, send("DELETE", "/v1/pids/" + (base | 2) + "?generation=1", null).statusCode());
+    JsonNode again = json(send("POST", "/v1/spaces/" + id + "/pids", "{\"vpids\": [2]}")); // the ABA
+    assertEquals("[2]", again.get("generations").toString());
+
+    assertError(send("DELETE", "/v1/pids/" + (base | 2) + "?generation=1", null), 409, "stale-handle");
+    assertError(send("DELETE", "/v1/pids/" + (base | 2) + "?generation=-1", null), 400, "bad-request");
+    assertError(send("DELETE", "/v1/pids/" + (base | 2) + "?generation=x", null), 400, "bad-request");
+    HttpResponse<String> batch = send("POST", "/v1/pids:free",
+        "{\"pids\": [" + (base | 2) + ", " + (base | 3) + "], \"generations\": [1, 1]}");
+    assertEquals(200, batch.statusCode(), batch.body());
+    JsonNode result = JSON.readTree(batch.body());
+    assertEquals("[" + (base | 3) + "]", result.get("freed").toString());
+    assertEquals("stale-handle", result.get("refused").get(0).get("error").asText());
+    assertTrue(json(send("GET", "/v1/pids/" + (base | 2), null)).get("allocated").asBoolean(), "a stale free changes nothing");
+    assertError(send("POST", "/v1/pids:free", "{\"pids\": [" + (base | 2) + "], \"generations\": [1, 2]}"), 400,
+        "bad-request");
+    assertEquals(204, send("DELETE", "/v1/pids/" + (base | 2) + "?generation=2", null).statusCode());
+
+    JsonNode document = json(send("GET", "/v1/spaces/" + id + "/export", null));
+    assertTrue(document.get("generations").isTextual(), document.toString());
+  }
+
   @Test
   void malformedJson_saysWhereWithoutEchoingTheBody() throws Exception {
     HttpResponse<String> answer = send("POST", "/v1/spaces", "{\"id\": 5, \"secret\"");

@@ -104,7 +104,7 @@ class MessageSerializationTest {
   static List<Request<?>> requests() {
     return List.of(
         new Request.Alloc(3),
-        new Request.Free(new int[] {2, 3}),
+        new Request.Free(new int[] {2, 3}, new int[] {1, 0}),
         new Request.Lookup(2),
         new Request.Stats(),
         new Request.AllocAt(new int[] {7, 9}, 4),
@@ -118,7 +118,7 @@ class MessageSerializationTest {
 
   static List<Result> results(SpaceStats spaceStats, FreeResult.Refusal refusal) {
     return List.of(
-        new Result.Pids(new int[] {4_194_306}),
+        new Result.Pids(new int[] {4_194_306}, new int[] {3}),
         new Result.Freed(new FreeResult(new int[] {4_194_307}, List.of(refusal))),
         new Result.Info(new PidInfo(4_194_306, 1, 2, true)),
         new Result.Stats(spaceStats),

@@ -155,7 +155,7 @@ class PidRouterTest {
   }
 
   private static Result allocatedOutcome(int... pids) {
-    return new Result.Pids(pids);
+    return new Result.Pids(pids, new int[pids.length]);
   }
 
   /** The router checks a count once, where it enters: the space trusts it. */
@@ -255,7 +255,7 @@ class PidRouterTest {
     CompletableFuture<int[]> late = router.alloc(18, 1);
     // past the queued request's 4 s deadline, and well before the first run's 6 s timeout
     Thread.sleep(4_500);
-    run.replyTo().tell(new PidSpace.Results(List.of(new Result.Pids(new int[] {7}))));
+    run.replyTo().tell(new PidSpace.Results(List.of(new Result.Pids(new int[] {7}, new int[] {1}))));
 
     assertArrayEquals(new int[] {7}, value(first));
     assertEquals(Code.UNAVAILABLE, refusal(late));

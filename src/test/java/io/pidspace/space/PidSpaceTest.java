@@ -197,7 +197,7 @@ class PidSpaceTest {
     List<Result> outcomes = run(pidSpace,
         new Request.Alloc(1), // wraps to vpid 1
         new Request.Alloc(1), // exhausted
-        new Request.Free(new int[] {vpid, vpid}), // vpid 2 freed once, then a double free
+        new Request.Free(new int[] {vpid, vpid}, null), // vpid 2 freed once, then a double free
         new Request.Lookup(vpid),
         new Request.Alloc(2), // vpid 2 again, then nothing left
         new Request.Stats());
@@ -324,7 +324,7 @@ class PidSpaceTest {
   }
 
   private static Code freeRefused(ActorRef<PidSpace.Command> pidSpace, int pid) {
-    Result outcome = one(pidSpace, new Request.Free(vpids(pid)));
+    Result outcome = one(pidSpace, new Request.Free(vpids(pid), null));
     if (outcome instanceof Result.Refused) {
       return code(outcome);
     }
@@ -346,7 +346,7 @@ class PidSpaceTest {
   }
 
   private static FreeResult freeBatch(ActorRef<PidSpace.Command> pidSpace, int... pids) {
-    Result outcome = one(pidSpace, new Request.Free(vpids(pids)));
+    Result outcome = one(pidSpace, new Request.Free(vpids(pids), null));
     if (outcome instanceof Result.Refused refused) {
       List<FreeResult.Refusal> all = new ArrayList<>();
       for (int pid : pids) {

@@ -73,4 +73,23 @@ class SpaceStateTest {
     assertEquals(4, destroyed.generation());
     assertNull(((SpaceState.ImageSnapshot) destroyed.toSnapshot()).image());
   }
+
+  /** The snapshot keeps the generations (the events before it are deleted); recovery's leaked marks bump them. */
+  @Test
+  void snapshot_keepsTheGenerations_andLeakedMarksBumpThem() {
+    SpaceState state = SpaceState.initial(LAYOUT, 1, 4_096).apply(new SpaceEvent.SpaceCreated(3, 2_000));
+    PidMap.Run run = state.openRun();
+    run.alloc(2, new int[2]); // vpids 2 and 3
+    run.free(2);
+    run.allocAt(new int[] {2}, 0);
+    state.closeRun();
+    state.apply(new SpaceEvent.Reserved(3, 10, Long.MAX_VALUE));
+    SpaceState recovered = SpaceState.fromSnapshot(LAYOUT, 1, state.toSnapshot());
+    assertEquals(2, recovered.map().generation(2));
+    assertEquals(1, recovered.map().generation(3));
+    assertEquals(7, recovered.markReservationLeaked()); // vpids 4..10
+    assertEquals(1, recovered.map().generation(4));
+    assertEquals(1, recovered.map().generation(10));
+    assertEquals(0, recovered.map().generation(11));
+  }
 }

@@ -79,6 +79,22 @@ class HttpTargetTest {
     join(target.destroySpace(space));
   }
 
+  /** The target frees with the generation it was answered: a pid allocated again behind its back stays allocated. */
+  @Test
+  void free_namesTheGenerationItWasAnswered() {
+    int space = join(target.createSpace(1000));
+    int pid = join(target.alloc(space));
+    join(node.free(pid));
+    join(node.allocAt(space, new int[] {PidLayout.DEFAULT.vpidOf(pid)}, 0)); // handed out again: the ABA
+    CompletionException stale = assertThrows(CompletionException.class, () -> join(target.free(pid)));
+    assertEquals(PidspaceException.Code.STALE_HANDLE, refusal(stale).code());
+    assertTrue(join(node.lookup(pid)).allocated());
+    int other = join(target.alloc(space));
+    join(target.free(other));
+    assertEquals(false, join(node.lookup(other)).allocated());
+    join(target.destroySpace(space));
+  }
+
   /** Allocs the space's free pids one at a time until it runs out: how many there were. */
   private static int freePids(int space) {
     int got = 0;
