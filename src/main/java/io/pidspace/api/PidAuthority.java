@@ -182,6 +182,18 @@ public final class PidAuthority implements Extension, AutoCloseable {
   }
 
   /**
+   * As {@link #alloc(int, int)}, with an idempotency key ({@code key}: 1..64 characters of
+   * {@code [A-Za-z0-9._:-]}, a UUID fits; null for none). A retry with the same key and count
+   * within {@code pidspace.idempotency.window} answers the same pids and stores nothing, also
+   * after a crash or a failover: retry an alloc whose outcome is unknown with its key. The same
+   * key with another count is refused ({@code idempotency-key-reused}). The answer is the same
+   * whatever became of those pids since: never reuse a key for a new request.
+   */
+  public CompletionStage<int[]> alloc(int space, int count, String key) {
+    return router.alloc(space, count, key);
+  }
+
+  /**
    * Exactly these vpids of {@code space} ({@code clone3(set_tid)}), all or nothing, as global
    * pids in the order asked; {@code last_pid} does not move. Refused with {@code pid-in-use}
    * (naming the taken vpids), {@code pid-held}, {@code out-of-range} (below 1 or at or above
