@@ -1,5 +1,6 @@
 package io.pidspace.space;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.pidspace.core.CborSerializable;
@@ -64,6 +65,7 @@ sealed interface Request<R extends Result> extends CborSerializable {
    * {@code count} pids by next-fit, 1..max-batch. {@code key}: null, or an idempotency key
    * ({@link #isKey}): an alloc with a key the space knows answers that alloc's pids again.
    */
+  @JsonInclude(JsonInclude.Include.NON_NULL) // an alloc without a key crosses nodes as it did before keys
   record Alloc(int count, String key) implements Request<Result.Pids> {
     Alloc(int count) {
       this(count, null);
