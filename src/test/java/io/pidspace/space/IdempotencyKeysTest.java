@@ -53,6 +53,10 @@ class IdempotencyKeysTest {
 
   /** No coordinated shutdown: a terminate is a crash for the spaces (nothing stored first). */
   private static ActorSystem<Void> start(String url, int snapshotEvery) {
+    return start(url, snapshotEvery, Map.of());
+  }
+
+  private static ActorSystem<Void> start(String url, int snapshotEvery, Map<String, Object> extra) {
     Map<String, Object> settings = new HashMap<>(Map.of(
         "akka.actor.provider", "local",
         "akka.coordinated-shutdown.run-by-actor-system-terminate", "off",
@@ -60,6 +64,7 @@ class IdempotencyKeysTest {
         "pidspace.reservation", 100, // the fast path a keyed alloc must not take
         "pidspace.snapshot-every", snapshotEvery,
         "pidspace.jdbc.url", url));
+    settings.putAll(extra);
     return ActorSystem.create(Behaviors.empty(), "keys", ConfigFactory.load(ConfigFactory.parseMap(settings)));
   }
 
@@ -207,6 +212,45 @@ class IdempotencyKeysTest {
       }
     } finally {
       stop(second);
+    }
+  }
+
+  /**
+   * A failover within one journal: copy B of a space recovers after copy A stored a key, and
+   * answers its retry with A's pids; a key A stores after B recovered fails B's first write at the
+   * journal's key, and once B has recovered again it answers that retry with A's pids too.
+   */
+  @Test
+  void anotherCopyOfTheSpace_answersTheKeysTheFirstStored() throws Exception {
+    String url = memoryDb();
+    // the run whose write fails is never answered: its caller gives up at the ask timeout
+    ActorSystem<Void> system = start(url, 1000, Map.of("pidspace.ask-timeout", "2s"));
+    try {
+      PidspaceSettings settings = PidspaceSettings.from(system.settings().config());
+      PidAuthority.get(system); // creates the tables
+      ActorRef<PidSpace.Command> a = system.systemActorOf(PidSpace.create(settings, 6, false), "copy-a", Props.empty());
+      await(Asks.<PidSpace.Command, PidSpace.Status>ask(a, replyTo -> new PidSpace.Create(1, 2_000, replyTo),
+          Duration.ofSeconds(30), system.scheduler()));
+      PidRouter viaA = new PidRouter(system, settings, id -> a);
+      int[] first = await(viaA.alloc(6, 2, "first"));
+
+      ActorRef<PidSpace.Command> b = system.systemActorOf(PidSpace.create(settings, 6, false), "copy-b", Props.empty());
+      PidRouter viaB = new PidRouter(system, settings, id -> b);
+      assertArrayEquals(first, await(viaB.alloc(6, 2, "first")));
+
+      int[] second = await(viaA.alloc(6, 3, "second")); // after B recovered: B does not know it yet
+      int[] retried = null;
+      for (int attempt = 0; attempt < 100 && retried == null; attempt++) {
+        try {
+          retried = await(viaB.alloc(6, 3, "second"));
+        } catch (ExecutionException staleCopy) { // B's write failed at the journal's key: it recovers
+          assertEquals(Code.UNAVAILABLE, assertInstanceOf(PidspaceException.class, staleCopy.getCause()).code());
+          Thread.sleep(100);
+        }
+      }
+      assertArrayEquals(second, retried);
+    } finally {
+      stop(system);
     }
   }
 
