@@ -72,12 +72,8 @@ final class SpaceRequests implements Request.Handler {
    */
   private Result.Pids allocKeyed(Request.Alloc request) {
     SpaceEvent.AllocKeyed known = null;
-    if (keyed != null) {
-      for (SpaceEvent.AllocKeyed k : keyed) {
-        if (k.key().equals(request.key())) {
-          known = k;
-        }
-      }
+    for (int i = 0; keyed != null && i < keyed.size() && known == null; i++) { // not applied until stored
+      known = keyed.get(i).key().equals(request.key()) ? keyed.get(i) : null;
     }
     if (known == null) {
       known = state.keyed(request.key(), now);
