@@ -51,6 +51,7 @@ final class HttpTarget implements StormTarget {
   // Keys: this target's random prefix and a sequence number, unique without a UUID per request.
   private final String keyPrefix = java.util.UUID.randomUUID() + ".";
   private long keys; // guarded by this
+  private final boolean keyed;
 
   private final List<String> urls;
   private final List<NodeClient> nodes = new ArrayList<>();
@@ -64,7 +65,8 @@ final class HttpTarget implements StormTarget {
   private record Free(int pid, CompletableFuture<Void> done) {}
 
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
-  HttpTarget(List<String> urls, String token) {
+  HttpTarget(List<String> urls, String token, boolean keyed) {
+    this.keyed = keyed;
     this.urls = urls.stream().map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u).toList();
     try {
       for (String url : this.urls) {
@@ -212,11 +214,13 @@ final class HttpTarget implements StormTarget {
   /** One alloc request for them all; when the space runs out part way, the rest are refused as exhausted. */
   private void sendAllocs(int node, int space, List<CompletableFuture<Integer>> pids) {
     String path = "/v1/spaces/" + space + "/pids" + (pids.size() == 1 ? "" : "?count=" + pids.size());
-    String key;
-    synchronized (this) {
-      key = keyPrefix + Long.toString(++keys, 36);
+    String key = null;
+    if (keyed) {
+      synchronized (this) {
+        key = keyPrefix + Long.toString(++keys, 36);
+      }
     }
-    keyedAlloc(node, path, key, ALLOC_RETRIES, true).whenComplete((json, failure) -> {
+    keyedAlloc(node, path, key, keyed ? ALLOC_RETRIES : 0, true).whenComplete((json, failure) -> {
       JsonNode got = failure == null ? json.get("pids") : null;
       for (int i = 0; i < pids.size(); i++) {
         if (failure != null) {
@@ -234,7 +238,7 @@ final class HttpTarget implements StormTarget {
   }
 
   /**
-   * The alloc request with {@code key}; a failure of unknown outcome ({@code unavailable}: no
+   * The alloc request with {@code key} (null: none); a failure of unknown outcome ({@code unavailable}: no
    * answer, or 503) is asked again with the same key on the next node, {@code retries} times more.
    */
   private CompletableFuture<JsonNode> keyedAlloc(int node, String path, String key, int retries, boolean slotted) {
