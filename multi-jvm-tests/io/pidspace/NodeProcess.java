@@ -189,11 +189,23 @@ final class NodeProcess {
 
   /** As {@link #call(String, String, String)}, waiting at most {@code timeout} for the answer. */
   Answer call(String method, String path, String body, Duration timeout) throws IOException, InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-        .build();
+        .build());
+  }
+
+  /** A {@code POST path} without a body, with {@code Idempotency-Key: key}. */
+  Answer postKeyed(String path, String key, Duration timeout) throws IOException, InterruptedException {
+    return send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+        .timeout(timeout)
+        .header("Idempotency-Key", key)
+        .POST(HttpRequest.BodyPublishers.noBody())
+        .build());
+  }
+
+  private static Answer send(HttpRequest request) throws IOException, InterruptedException {
     HttpResponse<String> r = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
     return new Answer(r.statusCode(), r.body().isEmpty() ? null : JSON.readTree(r.body()),
         r.headers().firstValue("Retry-After").orElse(null));

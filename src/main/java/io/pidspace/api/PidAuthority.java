@@ -183,6 +183,18 @@ public final class PidAuthority implements Extension, AutoCloseable {
   }
 
   /**
+   * As {@link #alloc(int, int)}, with an idempotency key ({@code key}: 1..64 characters of
+   * {@code [A-Za-z0-9._:-]}, a UUID fits; null for none). A retry with the same key and count
+   * within {@code pidspace.idempotency.window} answers the same pids and stores nothing, also
+   * after a crash or a failover: retry an alloc whose outcome is unknown with its key. The same
+   * key with another count is refused ({@code idempotency-key-reused}). The answer is the same
+   * whatever became of those pids since: never reuse a key for a new request.
+   */
+  public CompletionStage<int[]> alloc(int space, int count, String key) {
+    return router.alloc(space, count, key);
+  }
+
+  /**
    * As {@link #alloc(int, int)}, with each pid's generation: how many times its vpid was
    * allocated. A free that names it ({@link #free(int, int)}) frees the pid only while this
    * allocation holds it, so a free retried after an unknown outcome cannot free a pid handed out
@@ -190,6 +202,11 @@ public final class PidAuthority implements Extension, AutoCloseable {
    */
   public CompletionStage<Handles> allocHandles(int space, int count) {
     return router.allocHandles(space, count);
+  }
+
+  /** As {@link #allocHandles(int, int)}, with an idempotency key as {@link #alloc(int, int, String)} takes it. */
+  public CompletionStage<Handles> allocHandles(int space, int count, String key) {
+    return router.allocHandles(space, count, key);
   }
 
   /**

@@ -46,8 +46,16 @@ final class ApiClient {
 
   /** The node gave no answer at all: it cannot be reached, it was too slow, or the URL is wrong. */
   static final class NoAnswer extends Exception {
+    /** Whether asking again may help: the node was unreachable or slow, not the URL wrong. */
+    final boolean retryable;
+
     NoAnswer(String message) {
+      this(message, false);
+    }
+
+    NoAnswer(String message, boolean retryable) {
       super(message);
+      this.retryable = retryable;
     }
   }
 
@@ -65,22 +73,27 @@ final class ApiClient {
   }
 
   Answer get(String path) throws NoAnswer {
-    return send("GET", path, null);
+    return send("GET", path, null, null);
   }
 
   Answer post(String path, String json) throws NoAnswer {
-    return send("POST", path, json);
+    return send("POST", path, json, null);
+  }
+
+  /** A POST without a body that carries {@code Idempotency-Key: key}. */
+  Answer postKeyed(String path, String key) throws NoAnswer {
+    return send("POST", path, null, key);
   }
 
   Answer patch(String path, String json) throws NoAnswer {
-    return send("PATCH", path, json);
+    return send("PATCH", path, json, null);
   }
 
   Answer delete(String path) throws NoAnswer {
-    return send("DELETE", path, null);
+    return send("DELETE", path, null, null);
   }
 
-  private Answer send(String method, String path, String json) throws NoAnswer {
+  private Answer send(String method, String path, String json, String key) throws NoAnswer {
     HttpRequest.Builder request;
     try {
       request = HttpRequest.newBuilder(URI.create(base + path));
@@ -91,6 +104,9 @@ final class ApiClient {
     if (json != null) {
       request.header("Content-Type", "application/json");
     }
+    if (key != null) {
+      request.header("Idempotency-Key", key);
+    }
     if (!token.isEmpty()) {
       request.header("Authorization", "Bearer " + token);
     }
@@ -98,12 +114,12 @@ final class ApiClient {
       var response = http.send(request.build(), BodyHandlers.ofString());
       return new Answer(response.statusCode(), response.body());
     } catch (HttpTimeoutException e) {
-      throw new NoAnswer("no answer from the pidspace node at " + base + " within " + timeout.toSeconds() + " s");
+      throw new NoAnswer("no answer from the pidspace node at " + base + " within " + timeout.toSeconds() + " s", true);
     } catch (ConnectException e) {
       // the JDK's ConnectException carries no message
-      throw new NoAnswer("cannot connect to a pidspace node at " + base + "; is `pidspace node` running there?");
+      throw new NoAnswer("cannot connect to a pidspace node at " + base + "; is `pidspace node` running there?", true);
     } catch (IOException e) {
-      throw new NoAnswer("no answer from the pidspace node at " + base + ": " + e);
+      throw new NoAnswer("no answer from the pidspace node at " + base + ": " + e, true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new NoAnswer("interrupted while waiting for " + base);

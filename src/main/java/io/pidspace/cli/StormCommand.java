@@ -108,6 +108,10 @@ public final class StormCommand implements Callable<Integer> {
   @Option(names = "--token", paramLabel = "TOKEN", defaultValue = "${env:PIDSPACE_TOKEN}", description = "Bearer token for --url nodes (default: $PIDSPACE_TOKEN).")
   String token;
 
+  @Option(names = "--no-keys", description = "With --url: send allocs without idempotency keys and never retry them, "
+      + "as before keys (a keyed alloc is always stored before its answer, so it bypasses the node's reservation).")
+  boolean noKeys;
+
   @Option(names = "--compare", description = "Run the same workload on the baseline (the seed's pidmap in plain Java) too, and print the ratio.")
   boolean compare;
 
@@ -238,7 +242,7 @@ public final class StormCommand implements Callable<Integer> {
             "--url drives a running cluster: its nodes choose their persistence, so --persistence and --data-dir do not apply");
       }
       return starting("checking that every node answers: " + String.join(", ", urls),
-          () -> StormTarget.cluster(urls, token));
+          () -> StormTarget.cluster(urls, token, !noKeys));
     }
     switch (persistence) {
       case "none" -> {

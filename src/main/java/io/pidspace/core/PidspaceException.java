@@ -39,7 +39,9 @@ public final class PidspaceException extends RuntimeException {
      * The space's stored state cannot be read (its snapshot or an event): it answers nothing else
      * until an operator repairs it (docs/operations.md). Retrying does not help.
      */
-    SPACE_UNRECOVERABLE("space-unrecoverable");
+    SPACE_UNRECOVERABLE("space-unrecoverable"),
+    /** An alloc named an idempotency key that an alloc of another count used: nothing changed. */
+    IDEMPOTENCY_KEY_REUSED("idempotency-key-reused");
 
     private final String wire;
 

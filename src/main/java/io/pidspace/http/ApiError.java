@@ -93,6 +93,8 @@ final class ApiError extends RuntimeException {
       case UNAVAILABLE, OVERLOADED -> StatusCodes.SERVICE_UNAVAILABLE;
       // a fault of the node's own data, not a passing one: 500 carries no Retry-After
       case SPACE_UNRECOVERABLE -> StatusCodes.INTERNAL_SERVER_ERROR;
+      // the IETF httpapi idempotency-key draft's answer to a key reused for another request
+      case IDEMPOTENCY_KEY_REUSED -> StatusCodes.UNPROCESSABLE_ENTITY;
     };
   }
 }

@@ -59,7 +59,8 @@ final class ApiHandler implements Function<ApiServer.Request, CompletionStage<Fu
     HttpResponse refusal = routes.auth().refusal(request.head());
     return refusal != null
         ? CompletableFuture.completedFuture(HttpBridge.toNetty(refusal))
-        : routes.metrics().answered(Endpoint.ALLOC, () -> routes.allocated(space, count).thenApply(ApiJson::pids),
+        : routes.metrics().answered(Endpoint.ALLOC, () -> routes.allocated(space, count,
+            request.head().headers().get(PidspaceRoutes.IDEMPOTENCY_KEY)).thenApply(ApiJson::pids),
             HttpBridge::toNetty);
   }
 

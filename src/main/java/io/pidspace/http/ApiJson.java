@@ -123,6 +123,16 @@ final class ApiJson {
     return (int) count;
   }
 
+  /** The longest {@code Idempotency-Key} a request may send (the facade checks its characters). */
+  static final int MAX_KEY = 64;
+
+  /** Refuses a {@code Idempotency-Key} header (null: none) too long to be a key, never quoting it. */
+  void idempotencyKey(String key) {
+    if (key != null && (key.isEmpty() || key.length() > MAX_KEY)) {
+      throw PidspaceException.badRequest("the Idempotency-Key header must be 1.." + MAX_KEY + " characters");
+    }
+  }
+
   /** {@code {"vpids": [..], "hold": "<id>"?}}: exactly those vpids, answered in the order asked. */
   AllocAt allocAt(ByteString body) {
     RequestReader.Body request = RequestReader.object(body, allocAt);

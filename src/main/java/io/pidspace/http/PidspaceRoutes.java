@@ -88,11 +88,12 @@ final class PidspaceRoutes extends AllDirectives {
                 patch(() -> auth.mutating(() -> withBody(Endpoint.SET, body -> setSpace(id, body)))),
                 delete(() -> auth.mutating(() -> answer(Endpoint.DESTROY, () -> destroySpace(id)))))),
             path("pids", () -> post(() -> auth.mutating(() ->
-                parameterOptional("count", count -> count.isPresent()
-                    ? answer(Endpoint.ALLOC, () -> alloc(id, count))
+                optionalHeaderValueByName(IDEMPOTENCY_KEY, key -> parameterOptional("count", count -> count.isPresent()
+                    ? answer(Endpoint.ALLOC, () -> alloc(id, count, key.orElse(null)))
                     : extractRequestEntity(entity -> entity.isKnownEmpty()
-                        ? answer(Endpoint.ALLOC, () -> alloc(id, Optional.empty()))
-                        : withBody(Endpoint.ALLOC, body -> body.isEmpty() ? alloc(id, Optional.empty()) : allocAt(id, body))))))),
+                        ? answer(Endpoint.ALLOC, () -> alloc(id, Optional.empty(), key.orElse(null)))
+                        : withBody(Endpoint.ALLOC, body -> body.isEmpty()
+                            ? alloc(id, Optional.empty(), key.orElse(null)) : allocAt(id, body)))))))),
             path("holds", () -> post(() -> auth.mutating(() -> withBody(Endpoint.HOLD, body -> hold(id, body))))),
             path(PathMatchers.segment("holds").slash(PathMatchers.segment()), hold ->
                 delete(() -> auth.mutating(() -> answer(Endpoint.RELEASE, () -> release(id, hold))))),
@@ -127,15 +128,25 @@ final class PidspaceRoutes extends AllDirectives {
     return authority.destroySpace(codec.spaceId(id)).thenApply(done -> HttpResponse.create().withStatus(StatusCodes.NO_CONTENT));
   }
 
-  private CompletionStage<HttpResponse> alloc(String id, Optional<String> countParameter) {
-    return allocated(id, countParameter).thenApply(handles -> json(StatusCodes.OK, ApiJson.Pids.of(handles)));
+  /**
+   * The header of an alloc's idempotency key (the IETF httpapi draft's name): a retry with the
+   * same key answers the same pids (docs/http.md).
+   */
+  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  private CompletionStage<HttpResponse> alloc(String id, Optional<String> countParameter, String key) {
+    return allocated(id, countParameter, key).thenApply(handles -> json(StatusCodes.OK, ApiJson.Pids.of(handles)));
   }
 
-  /** An alloc of {@code count} pids (1 when absent) from space {@code id}, counted; {@link ApiHandler} answers it too. */
-  CompletionStage<Handles> allocated(String id, Optional<String> countParameter) {
+  /**
+   * An alloc of {@code count} pids (1 when absent) from space {@code id}, counted; {@link ApiHandler}
+   * answers it too. {@code key}: the {@link #IDEMPOTENCY_KEY} header as sent, or null.
+   */
+  CompletionStage<Handles> allocated(String id, Optional<String> countParameter, String key) {
     int space = codec.spaceId(id);
     int count = codec.count(countParameter);
-    return authority.allocHandles(space, count).thenApply(allocated -> {
+    codec.idempotencyKey(key);
+    return authority.allocHandles(space, count, key).thenApply(allocated -> {
       metrics.allocated(allocated.pids().length);
       return allocated;
     });

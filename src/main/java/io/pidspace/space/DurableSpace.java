@@ -130,7 +130,8 @@ final class DurableSpace extends EventSourcedBehavior<PidSpace.Command, SpaceEve
       @Override
       public SpaceState fromJournal(Object from) {
         try {
-          return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from);
+          return SpaceState.fromSnapshot(logic.layout, logic.space, (SpaceState.Snapshot) from,
+              logic.settings.allocKeys());
         } catch (RuntimeException corrupt) {
           guard.snapshotNotApplied(corrupt);
           return logic.initialState(); // never used: the recovery fails (RecoveryGuard.recovered)

@@ -37,6 +37,7 @@ public final class JournalEventSerializer extends SerializerWithStringManifest {
       Map.entry("O", SpaceEvent.PidsCooled.class),
       Map.entry("I", SpaceEvent.SpaceImported.class),
       Map.entry("R", SpaceEvent.Reserved.class),
+      Map.entry("K", SpaceEvent.AllocKeyed.class),
       Map.entry("rC", SpaceRegistry.CreateStarted.class),
       Map.entry("rI", SpaceRegistry.ImportStarted.class),
       Map.entry("rD", SpaceRegistry.DestroyStarted.class),

@@ -69,24 +69,40 @@ public final class PidRouter {
 
   /** Up to {@code count} global pids in next-fit order; fewer only when the space runs out. */
   public CompletableFuture<int[]> alloc(int space, int count) {
-    PidspaceException refusal = checkSpace(space);
-    if (refusal == null && (count < 1 || count > settings.maxBatch())) {
-      refusal = PidspaceException.badRequest("count must be within 1.." + settings.maxBatch());
-    }
-    return refusal != null
-        ? CompletableFuture.failedFuture(refusal)
-        : submit(space, new Request.Alloc(count)).thenApply(Result.Pids::pids);
+    return alloc(space, count, null);
+  }
+
+  /**
+   * As {@link #alloc(int, int)}; {@code key} (null: none) is an idempotency key: an alloc with a
+   * key the space knows answers that alloc's pids again and stores nothing.
+   */
+  public CompletableFuture<int[]> alloc(int space, int count, String key) {
+    return allocHandles(space, count, key).thenApply(Handles::pids);
   }
 
   /** As {@link #alloc}, with each pid's generation, which a free may name. */
   public CompletableFuture<Handles> allocHandles(int space, int count) {
+    return allocHandles(space, count, null);
+  }
+
+  /** As {@link #alloc(int, int, String)}, with each pid's generation. */
+  public CompletableFuture<Handles> allocHandles(int space, int count, String key) {
     PidspaceException refusal = checkSpace(space);
     if (refusal == null && (count < 1 || count > settings.maxBatch())) {
       refusal = PidspaceException.badRequest("count must be within 1.." + settings.maxBatch());
     }
+    if (refusal == null && key != null && !Request.Alloc.isKey(key)) {
+      refusal = badKey();
+    }
     return refusal != null
         ? CompletableFuture.failedFuture(refusal)
-        : submit(space, new Request.Alloc(count)).thenApply(Result.Pids::handles);
+        : submit(space, new Request.Alloc(count, key)).thenApply(Result.Pids::handles);
+  }
+
+  /** A bad idempotency key, never quoted (PidspaceException's rule). */
+  static PidspaceException badKey() {
+    return PidspaceException.badRequest("an idempotency key is 1.." + Request.Alloc.MAX_KEY
+        + " characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'");
   }
 
   /** The longest a hold may live: a restore that takes longer asks again. */

@@ -182,12 +182,13 @@ final class PidSpace {
     int stepsBefore = changes.otherSteps();
     long now = System.currentTimeMillis();
     changes.at(now); // before anything is decided: durable hold expiry (also after a crash) and the reuse delay's clock
-    SpaceRequests requests = new SpaceRequests(space, layout, map, changes, now);
+    SpaceRequests requests = new SpaceRequests(space, layout, state, changes, now);
     for (int i = 0; i < run.requests.size(); i++) {
       results.add(now > run.deadlines[i] ? tooLate() : requests.answer(run.requests.get(i)));
     }
     Results answer = new Results(results);
     Runnable reply = () -> run.replyTo.tell(answer);
+    List<SpaceEvent.AllocKeyed> keyed = requests.keyed(); // null without a new keyed alloc: most runs
     if (changes.size() == before && changes.otherSteps() == stepsBefore) {
       if (before == 0 && stepsBefore == 0) {
         state.closeRun();
@@ -196,11 +197,16 @@ final class PidSpace {
     }
     if (!settings.durable()) {
       state.closeRun(); // kept: nothing to store
+      if (keyed != null) {
+        keyed.forEach(state::apply);
+      }
       return Decision.reply(reply);
     }
     // a crash leaks at most the range: a sixteenth of the space at most
     int reservation = Math.min(settings.reservation(), map.pidMax() / 16);
-    if (reservation > 0 && changes.otherSteps() == stepsBefore && allReserved(state, changes, before, now)) {
+    // a keyed alloc is answered only once stored with its key: a crash must not forget the key
+    if (reservation > 0 && keyed == null && changes.otherSteps() == stepsBefore
+        && allReserved(state, changes, before, now)) {
       return Decision.reply(reply); // answered now, stored with the next write
     }
     List<PidMap.Step> record = changes.records();
@@ -213,6 +219,9 @@ final class PidSpace {
       events.add(new SpaceEvent.SpaceCreated(0, map.pidMax())); // rolled back: the pid_max it started with
     }
     record.forEach(step -> events.add(event(step)));
+    if (keyed != null) {
+      events.addAll(keyed); // in the same atomic write as their pids
+    }
     if (reservation > 0) {
       int least = Math.min(MIN_RESERVATION, reservation);
       int ahead = Math.max(least, Math.min(reservationAhead, reservation));
@@ -313,7 +322,7 @@ final class PidSpace {
   }
 
   SpaceState initialState() {
-    return SpaceState.initial(layout, space, settings.pidMax());
+    return SpaceState.initial(layout, space, settings.pidMax(), settings.allocKeys());
   }
 
   /** {@code pidspace.persistence = none}: the run's changes are kept at once; nothing is stored. */

@@ -23,7 +23,9 @@ public record PidspaceSettings(
     int maxQueue,
     Duration listTimeout,
     boolean groupCommit,
-    int reservation) {
+    int reservation,
+    int idempotencyMaxKeys,
+    Duration idempotencyWindow) {
 
   /** {@code pidspace.persistence}: where spaces and the registry keep their events. */
   public enum Persistence {
@@ -37,6 +39,9 @@ public record PidspaceSettings(
     layout.checkPidMax(pidMax);
     if (reservation < 0) {
       throw new IllegalArgumentException("pidspace.reservation must be 0 (off) or positive");
+    }
+    if (idempotencyMaxKeys < 1 || idempotencyWindow.toMillis() < 1) {
+      throw new IllegalArgumentException("pidspace.idempotency.max-keys and pidspace.idempotency.window must be positive");
     }
     if (maxBatch < 1 || replayWindow < 1 || snapshotEvery < 1 || maxRestarts < 1 || maxQueue < 1) {
       throw new IllegalArgumentException("pidspace.max-batch, pidspace.replay.window, pidspace.snapshot-every, "
@@ -65,7 +70,14 @@ public record PidspaceSettings(
         c.getInt("max-queue"),
         c.getDuration("list-timeout"),
         c.getBoolean("group-commit"),
-        c.getInt("reservation"));
+        c.getInt("reservation"),
+        c.getInt("idempotency.max-keys"),
+        c.getDuration("idempotency.window"));
+  }
+
+  /** A space's empty table of idempotency keys, as these settings bound it. */
+  AllocKeys allocKeys() {
+    return new AllocKeys(idempotencyMaxKeys, idempotencyWindow.toMillis());
   }
 
   public boolean durable() {

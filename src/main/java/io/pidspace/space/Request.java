@@ -1,5 +1,6 @@
 package io.pidspace.space;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.pidspace.core.CborSerializable;
@@ -60,8 +61,34 @@ sealed interface Request<R extends Result> extends CborSerializable {
     Result.Reconciliation reconcile(Reconcile request);
   }
 
-  /** {@code count} pids by next-fit, 1..max-batch. */
-  record Alloc(int count) implements Request<Result.Pids> {
+  /**
+   * {@code count} pids by next-fit, 1..max-batch. {@code key}: null, or an idempotency key
+   * ({@link #isKey}): an alloc with a key the space knows answers that alloc's pids again.
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL) // an alloc without a key crosses nodes as it did before keys
+  record Alloc(int count, String key) implements Request<Result.Pids> {
+    Alloc(int count) {
+      this(count, null);
+    }
+
+    /** The longest idempotency key: a UUID (36) fits, with room for a prefix. */
+    static final int MAX_KEY = 64;
+
+    /** Whether {@code key} may be an idempotency key: 1..64 of {@code [A-Za-z0-9._:-]}. */
+    static boolean isKey(String key) {
+      if (key.isEmpty() || key.length() > MAX_KEY) {
+        return false;
+      }
+      for (int i = 0; i < key.length(); i++) {
+        char c = key.charAt(i);
+        if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+            || c == '.' || c == '_' || c == ':' || c == '-')) {
+          return false;
+        }
+      }
+      return true;
+    }
+
     @Override
     public Result.Pids decide(Handler space) {
       return space.alloc(this);

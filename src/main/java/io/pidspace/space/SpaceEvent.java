@@ -61,4 +61,13 @@ sealed interface SpaceEvent extends CborSerializable {
    * of the old one can no longer answer inside it ({@code until} and a margin for clock skew).
    */
   record Reserved(int from, int upTo, long until) implements SpaceEvent {}
+
+  /**
+   * An alloc with idempotency key {@code key} (of {@code count} pids, at {@code at}, epoch millis
+   * of the storing node) took {@code vpids}: stored in the same write as their {@code PidsChanged},
+   * so a retry with the key finds them also after a crash ({@link AllocKeys}). {@code generations}
+   * are theirs as allocated, so a retry's handles stay the first answer's: a pid handed out again
+   * since is not freed by them (stale-handle).
+   */
+  record AllocKeyed(String key, long at, int count, int[] vpids, int[] generations) implements SpaceEvent {}
 }

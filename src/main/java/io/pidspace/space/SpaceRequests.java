@@ -18,15 +18,18 @@ final class SpaceRequests implements Request.Handler {
 
   private final int space;
   private final PidLayout layout;
+  private final SpaceState state;
   private final PidMap map;
   private final PidMap.Run changes;
   private final long now;
+  private List<SpaceEvent.AllocKeyed> keyed; // this run's new keyed allocs, to store; null for none
 
-  /** {@code now}: the run's clock ({@link PidMap.Run#at}), which holds expire by. */
-  SpaceRequests(int space, PidLayout layout, PidMap map, PidMap.Run changes, long now) {
+  /** {@code now}: the run's clock ({@link PidMap.Run#at}), which holds and keys expire by. */
+  SpaceRequests(int space, PidLayout layout, SpaceState state, PidMap.Run changes, long now) {
     this.space = space;
     this.layout = layout;
-    this.map = map;
+    this.state = state;
+    this.map = state.map();
     this.changes = changes;
     this.now = now;
   }
@@ -40,13 +43,61 @@ final class SpaceRequests implements Request.Handler {
     }
   }
 
+  /** The keyed allocs this run made (each to be stored with the run's pids), or null for none. */
+  List<SpaceEvent.AllocKeyed> keyed() {
+    return keyed;
+  }
+
   @Override
   public Result.Pids alloc(Request.Alloc request) {
+    if (request.key() != null) {
+      return allocKeyed(request);
+    }
     int[] vpids = new int[Math.min(request.count(), map.pidMax())];
-    int n = changes.alloc(request.count(), vpids);
+    return pids(vpids, take(request.count(), vpids));
+  }
+
+  /** Takes up to {@code count} vpids by next-fit into {@code vpids}; how many, at least one. */
+  private int take(int count, int[] vpids) {
+    int n = changes.alloc(count, vpids);
     if (n == 0) {
       throw PidspaceException.exhausted(space, map.pidMax());
     }
+    return n;
+  }
+
+  /**
+   * A known key (stored, or earlier in this run) answers its alloc's pids again, whatever became
+   * of them since, and changes nothing; with another count it is refused. A new one allocates.
+   */
+  private Result.Pids allocKeyed(Request.Alloc request) {
+    SpaceEvent.AllocKeyed known = null;
+    for (int i = 0; keyed != null && i < keyed.size() && known == null; i++) { // not applied until stored
+      known = keyed.get(i).key().equals(request.key()) ? keyed.get(i) : null;
+    }
+    if (known == null) {
+      known = state.keyed(request.key(), now);
+    }
+    if (known != null) {
+      if (known.count() != request.count()) {
+        throw new PidspaceException(PidspaceException.Code.IDEMPOTENCY_KEY_REUSED, "this idempotency key named an "
+            + "alloc of " + known.count() + " pids of space " + space + "; a new request needs a new key");
+      }
+      Result.Pids first = pids(known.vpids(), known.vpids().length);
+      return new Result.Pids(first.pids(), known.generations() != null ? known.generations() : first.generations());
+    }
+    int[] vpids = new int[Math.min(request.count(), map.pidMax())];
+    Result.Pids answer = pids(vpids, take(request.count(), vpids));
+    if (keyed == null) {
+      keyed = new ArrayList<>();
+    }
+    keyed.add(new SpaceEvent.AllocKeyed(request.key(), now, request.count(),
+        Arrays.copyOf(vpids, answer.pids().length), answer.generations()));
+    return answer;
+  }
+
+  /** The first {@code n} of {@code vpids} as global pids, with their generations now. */
+  private Result.Pids pids(int[] vpids, int n) {
     int[] pids = new int[n];
     int[] generations = new int[n];
     for (int i = 0; i < n; i++) {

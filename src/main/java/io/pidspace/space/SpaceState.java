@@ -30,9 +30,11 @@ final class SpaceState {
   // Changes in the map that the journal does not hold yet (allocs answered inside the
   // reservation, and what recovery marked leaked); the next write rolls them back and stores them.
   private PidMap.Run unstored;
+  private final AllocKeys keys;
 
   private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded,
-      int reservedFrom, int reservedUpTo, long reservedUntil) {
+      int reservedFrom, int reservedUpTo, long reservedUntil, AllocKeys keys) {
+    this.keys = keys;
     this.layout = layout;
     this.space = space;
     this.map = map;
@@ -43,10 +45,28 @@ final class SpaceState {
     this.reservedUntil = reservedUntil;
   }
 
-  /** Before any event: space 0 exists from the start, every other space does not. */
+  /** The defaults of {@code pidspace.idempotency} (reference.conf), for tests of the state alone. */
+  static final int DEFAULT_MAX_KEYS = 10_000;
+  static final long DEFAULT_KEY_WINDOW = 86_400_000;
+
   static SpaceState initial(PidLayout layout, int space, int defaultPidMax) {
+    return initial(layout, space, defaultPidMax, new AllocKeys(DEFAULT_MAX_KEYS, DEFAULT_KEY_WINDOW));
+  }
+
+  /** Before any event: space 0 exists from the start, every other space does not. {@code keys}: empty. */
+  static SpaceState initial(PidLayout layout, int space, int defaultPidMax, AllocKeys keys) {
     return new SpaceState(layout, space,
-        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false, 0, 0, 0);
+        space == PidLayout.DEFAULT_SPACE ? PidMap.create(layout, space, defaultPidMax) : null, 0, false, 0, 0, 0, keys);
+  }
+
+  /** The stored keyed alloc of {@code key} within the window at {@code now}, or null. */
+  SpaceEvent.AllocKeyed keyed(String key, long now) {
+    return keys.find(key, now);
+  }
+
+  /** How many idempotency keys the space keeps. */
+  int keyCount() {
+    return keys.size();
   }
 
   boolean exists() {
@@ -128,6 +148,8 @@ final class SpaceState {
   SpaceState apply(SpaceEvent event) {
     if (event instanceof SpaceEvent.PidsChanged e) {
       map.apply(e.changes());
+    } else if (event instanceof SpaceEvent.AllocKeyed e) {
+      keys.add(e);
     } else if (event instanceof SpaceEvent.Reserved e) {
       reservedFrom = e.from();
       reservedUpTo = e.upTo();
@@ -138,11 +160,13 @@ final class SpaceState {
       recorded = true;
       reservedFrom = reservedUpTo = 0;
       unstored = null;
+      keys.clear(); // a space anew: its pids, and the keys that named them, are gone
     } else if (event instanceof SpaceEvent.SpaceDestroyed e) {
       map = null;
       generation = e.generation();
       reservedFrom = reservedUpTo = 0;
       unstored = null;
+      keys.clear();
     } else if (event instanceof SpaceEvent.HoldPlaced e) {
       map.applyHold(e.hold());
     } else if (event instanceof SpaceEvent.HoldReleased e) {
@@ -159,6 +183,7 @@ final class SpaceState {
       recorded = true;
       reservedFrom = reservedUpTo = 0;
       unstored = null;
+      keys.clear(); // a space anew: its pids, and the keys that named them, are gone
     }
     return this;
   }
@@ -173,12 +198,13 @@ final class SpaceState {
 
   /**
    * A space as its export describes it ({@code image}; null while the space does not exist), with
-   * what only the journal knows of it: the generation of its last create or destroy, and its
-   * reservation.
+   * what only the journal knows of it: the generation of its last create or destroy, its
+   * reservation and its idempotency keys ({@code keys}, oldest first; null in snapshots of builds
+   * before them: none).
    */
   @JsonDeserialize // not the interface's: this is the form itself
-  record ImageSnapshot(long generation, SpaceImage image, int reservedFrom, int reservedUpTo, long reservedUntil)
-      implements Snapshot {}
+  record ImageSnapshot(long generation, SpaceImage image, int reservedFrom, int reservedUpTo, long reservedUntil,
+      List<SpaceEvent.AllocKeyed> keys) implements Snapshot {}
 
   /**
    * The form of older builds, read and never written: bound, cursor, generation and live vpids
@@ -193,21 +219,27 @@ final class SpaceState {
 
     ImageSnapshot upgrade(PidLayout layout) {
       if (pidMax == 0) {
-        return new ImageSnapshot(generation, null, reservedFrom, reservedUpTo, reservedUntil);
+        return new ImageSnapshot(generation, null, reservedFrom, reservedUpTo, reservedUntil, null);
       }
       List<Hold> live = holds == null ? List.of() : holds;
       int last = Math.max(lastHold, live.stream().mapToInt(Hold::id).max().orElse(0));
       return new ImageSnapshot(generation, new SpaceImage(SpaceImage.FORMAT, layout.shift(), pidMax, lastPid,
-          allocated, live, last, reuseDelay, cooling, coolingUntil), reservedFrom, reservedUpTo, reservedUntil);
+          allocated, live, last, reuseDelay, cooling, coolingUntil), reservedFrom, reservedUpTo, reservedUntil, null);
     }
   }
 
   Snapshot toSnapshot() {
-    return new ImageSnapshot(generation, map == null ? null : map.image(), reservedFrom, reservedUpTo, reservedUntil);
+    return new ImageSnapshot(generation, map == null ? null : map.image(), reservedFrom, reservedUpTo, reservedUntil,
+        keys.entries());
   }
 
   /** @throws IllegalStateException if {@code stored} does not make a space of this layout */
   static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot stored) {
+    return fromSnapshot(layout, space, stored, new AllocKeys(DEFAULT_MAX_KEYS, DEFAULT_KEY_WINDOW));
+  }
+
+  /** {@code keys}: empty; filled with the snapshot's. */
+  static SpaceState fromSnapshot(PidLayout layout, int space, Snapshot stored, AllocKeys keys) {
     ImageSnapshot snapshot = stored instanceof FlatSnapshot flat ? flat.upgrade(layout) : (ImageSnapshot) stored;
     SpaceImage image = snapshot.image();
     PidMap map = null;
@@ -229,8 +261,11 @@ final class SpaceState {
       }
       map.applyCooled(pick(cooling, above), pick(until, above));
     }
+    if (snapshot.keys() != null) {
+      snapshot.keys().forEach(keys::add);
+    }
     return new SpaceState(layout, space, map, snapshot.generation(), true, snapshot.reservedFrom(),
-        snapshot.reservedUpTo(), snapshot.reservedUntil());
+        snapshot.reservedUpTo(), snapshot.reservedUntil(), keys);
   }
 
   private static int[] pick(int[] values, int[] at) {

@@ -31,6 +31,10 @@ import java.util.function.Function;
  *
  * <p>Each free names the generation its pid's alloc was answered with, as a client that retries
  * must (docs/http.md): a free that reached a pid allocated again since is refused {@code stale-handle}.
+ *
+ * <p>Every alloc request carries an idempotency key of its own (docs/http.md); one whose outcome
+ * is unknown (no answer, 503) is sent again with that key up to {@link #ALLOC_RETRIES} times, to
+ * the next node, so a lost answer neither leaks its pids nor fails the forks waiting for them.
  */
 final class HttpTarget implements StormTarget {
 
@@ -43,6 +47,14 @@ final class HttpTarget implements StormTarget {
   static final int MAX_BATCH = 1_000;
   /** The key under which waiting frees queue; space ids key the allocs. */
   private static final Object FREES = new Object();
+  /** How often an alloc of unknown outcome is asked again (with its key), after 100 ms, then 200 ms. */
+  static final int ALLOC_RETRIES = 2;
+  private static final long RETRY_BACKOFF_MILLIS = 100;
+
+  // Keys: this target's random prefix and a sequence number, unique without a UUID per request.
+  private final String keyPrefix = java.util.UUID.randomUUID() + ".";
+  private long keys; // guarded by this
+  private final boolean keyed;
 
   private final List<String> urls;
   private final List<NodeClient> nodes = new ArrayList<>();
@@ -58,7 +70,8 @@ final class HttpTarget implements StormTarget {
   private record Free(int pid, int generation, CompletableFuture<Void> done) {}
 
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
-  HttpTarget(List<String> urls, String token) {
+  HttpTarget(List<String> urls, String token, boolean keyed) {
+    this.keyed = keyed;
     this.urls = urls.stream().map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u).toList();
     try {
       for (String url : this.urls) {
@@ -207,7 +220,13 @@ final class HttpTarget implements StormTarget {
   /** One alloc request for them all; when the space runs out part way, the rest are refused as exhausted. */
   private void sendAllocs(int node, int space, List<CompletableFuture<Integer>> pids) {
     String path = "/v1/spaces/" + space + "/pids" + (pids.size() == 1 ? "" : "?count=" + pids.size());
-    send(node, "POST", path, null, true).whenComplete((json, failure) -> {
+    String key = null;
+    if (keyed) {
+      synchronized (this) {
+        key = keyPrefix + Long.toString(++keys, 36);
+      }
+    }
+    keyedAlloc(node, path, key, keyed ? ALLOC_RETRIES : 0, true).whenComplete((json, failure) -> {
       JsonNode got = failure == null ? json.get("pids") : null;
       if (got != null && got.isArray()) {
         synchronized (this) {
@@ -229,6 +248,38 @@ final class HttpTarget implements StormTarget {
         }
       }
     });
+  }
+
+  /**
+   * The alloc request with {@code key} (null: none); a failure of unknown outcome ({@code unavailable}: no
+   * answer, or 503) is asked again with the same key on the next node, {@code retries} times more.
+   */
+  private CompletableFuture<JsonNode> keyedAlloc(int node, String path, String key, int retries, boolean slotted) {
+    CompletableFuture<JsonNode> result = new CompletableFuture<>();
+    send(node, "POST", path, null, key, slotted).whenComplete((json, failure) -> {
+      if (failure == null) {
+        result.complete(json);
+      } else if (retries > 0 && failure instanceof PidspaceException refused
+          && refused.code() == PidspaceException.Code.UNAVAILABLE) {
+        int other;
+        synchronized (this) {
+          other = nextNode();
+        }
+        long backoff = RETRY_BACKOFF_MILLIS << (ALLOC_RETRIES - retries);
+        // outside the request slots, as a create is: a node that does not answer must not stall the rest
+        CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS).execute(() ->
+            keyedAlloc(other, path, key, retries - 1, false).whenComplete((again, still) -> {
+              if (still == null) {
+                result.complete(again);
+              } else {
+                result.completeExceptionally(still);
+              }
+            }));
+      } else {
+        result.completeExceptionally(failure);
+      }
+    });
+    return result;
   }
 
   /** One batch free for them all; each refused pid fails with its own reason. */
@@ -278,9 +329,14 @@ final class HttpTarget implements StormTarget {
    * that held a slot ({@code slotted}) gives it to what waits first.
    */
   private CompletableFuture<JsonNode> send(int node, String method, String path, String body, boolean slotted) {
+    return send(node, method, path, body, null, slotted);
+  }
+
+  private CompletableFuture<JsonNode> send(int node, String method, String path, String body, String key,
+      boolean slotted) {
     String url = urls.get(node);
     CompletableFuture<JsonNode> result = new CompletableFuture<>();
-    nodes.get(node).send(method, path, body).whenComplete((r, failure) -> {
+    nodes.get(node).send(method, path, body, key).whenComplete((r, failure) -> {
       if (slotted) {
         synchronized (this) {
           inFlight--;

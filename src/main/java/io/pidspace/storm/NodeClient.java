@@ -106,8 +106,16 @@ final class NodeClient implements AutoCloseable {
    * caller bounds how many are in flight, and so how many connections there are.
    */
   CompletableFuture<Response> send(String method, String path, String body) {
+    return send(method, path, body, null);
+  }
+
+  /** As {@link #send(String, String, String)}, with {@code Idempotency-Key: key} unless it is null. */
+  CompletableFuture<Response> send(String method, String path, String body, String key) {
     CompletableFuture<Response> answer = new CompletableFuture<>();
     FullHttpRequest request = request(method, path, body);
+    if (key != null) {
+      request.headers().set("Idempotency-Key", key);
+    }
     if (loop.inEventLoop()) {
       dispatch(request, answer);
     } else {

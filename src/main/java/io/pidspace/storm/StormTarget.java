@@ -59,7 +59,12 @@ public interface StormTarget extends AutoCloseable {
 
   /** A running cluster through its nodes' HTTP API; every URL must answer before the storm starts. */
   static StormTarget cluster(List<String> urls, String token) {
-    return new HttpTarget(urls, token);
+    return cluster(urls, token, true);
+  }
+
+  /** As {@link #cluster(List, String)}; {@code keys}: allocs carry idempotency keys and retry an unknown outcome. */
+  static StormTarget cluster(List<String> urls, String token, boolean keys) {
+    return new HttpTarget(urls, token, keys);
   }
 
   /** The seed's design in plain Java ({@link io.pidspace.baseline.SeedPidmap}), for {@code --compare}. */

@@ -189,6 +189,53 @@ class ClientCommandsTest {
   }
 
   @Test
+  void alloc_withAKey_answersTheSamePidsAgain_andAnotherCountIsRefused() {
+    int id = createSpace();
+    Run first = client("alloc", String.valueOf(id), "--count", "2", "--key", "job-17.attempt:1");
+    assertEquals(0, first.status(), first.err());
+    assertEquals(first.lines(), client("alloc", String.valueOf(id), "--count", "2", "--key", "job-17.attempt:1").lines());
+    Run reused = client("alloc", String.valueOf(id), "--count", "3", "--key", "job-17.attempt:1");
+    assertEquals(1, reused.status());
+    assertTrue(reused.err().endsWith("(idempotency-key-reused)" + System.lineSeparator()), reused.err());
+    assertEquals(2, client("alloc", String.valueOf(id), "--vpid", "9", "--key", "k").status());
+    Run fresh = client("alloc", String.valueOf(id), "--count", "2"); // a new key each invocation
+    assertEquals(Integer.parseInt(first.lines().get(1)) + 1, Integer.parseInt(fresh.lines().get(0)));
+  }
+
+  /** A stand-in node that answers 503 twice, then pids: the CLI asks again with the same key. */
+  @Test
+  void alloc_retriesAnUnknownOutcome_withTheSameKey() throws Exception {
+    List<String> keys = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer node = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    node.createContext("/", exchange -> {
+      keys.add(String.valueOf(exchange.getRequestHeaders().getFirst("Idempotency-Key")));
+      boolean ok = keys.size() % 3 == 0;
+      byte[] body = (ok ? "{\"pids\":[4194306]}" : "{\"error\":\"unavailable\",\"message\":\"busy\"}").getBytes();
+      exchange.getResponseHeaders().add("Content-Type", "application/json");
+      exchange.sendResponseHeaders(ok ? 200 : 503, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    node.start();
+    try {
+      String at = "http://127.0.0.1:" + node.getAddress().getPort();
+      Run run = pidspace("alloc", "1", "--url", at);
+      assertEquals(0, run.status(), run.err());
+      assertEquals(List.of("4194306"), run.lines());
+      assertEquals(3, keys.size());
+      assertEquals(1, keys.stream().distinct().count(), keys.toString());
+      assertTrue(keys.get(0).matches("[0-9a-f-]{36}"), keys.get(0));
+      assertEquals(2, run.err().lines().filter(line -> line.contains("asking again with the same key")).count(), run.err());
+
+      assertEquals(0, pidspace("alloc", "1", "--url", at).status());
+      assertEquals(2, keys.stream().distinct().count(), "a new invocation sends a new key");
+    } finally {
+      node.stop(0);
+    }
+  }
+
+  @Test
   void lookup_printsSpaceVpidAndWhetherAllocated() {
     int id = createSpace();
     String pid = client("alloc", String.valueOf(id)).out().strip();

@@ -501,6 +501,43 @@ class HttpApiTest {
   }
 
   /**
+   * An alloc with an {@code Idempotency-Key}, on the node's fast path and on the route alone: a
+   * retry answers the same pids (also through the other path) and allocates nothing, another
+   * count is 422, a bad key 400 without quoting it; nothing changes.
+   */
+  @Test
+  void alloc_withAnIdempotencyKey_answersTheSamePidsToARetry_onBothPaths() throws Exception {
+    int id = createSpace("{\"pidMax\": 1000}");
+    String pids = "/v1/spaces/" + id + "/pids";
+    for (String base : List.of(open, routed)) {
+      String key = java.util.UUID.randomUUID().toString();
+      List<Integer> first = pids(keyed(base, pids + "?count=3", key));
+      assertEquals(first, pids(keyed(base, pids + "?count=3", key)));
+      assertEquals(first, pids(keyed(base == open ? routed : open, pids + "?count=3", key)));
+      assertError(keyed(base, pids + "?count=2", key), 422, "idempotency-key-reused");
+      assertError(keyed(base, pids, key), 422, "idempotency-key-reused");
+      String single = "single." + key;
+      List<Integer> one = pids(keyed(base, pids, single));
+      assertEquals(one, pids(keyed(base, pids, single)));
+      assertEquals(first.get(2) + 1, one.get(0));
+    }
+    assertEquals(8, json(send("GET", "/v1/spaces/" + id, null)).get("allocated").asInt());
+    for (String bad : List.of("k".repeat(65), "a b", "a/b", "<script>")) {
+      for (String base : List.of(open, routed)) {
+        HttpResponse<String> refused = keyed(base, pids + "?count=2", bad);
+        assertError(refused, 400, "bad-request");
+        assertFalse(refused.body().contains(bad), refused.body());
+      }
+    }
+    assertEquals(8, json(send("GET", "/v1/spaces/" + id, null)).get("allocated").asInt());
+  }
+
+  private static HttpResponse<String> keyed(String base, String path, String key) throws Exception {
+    return client.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(20))
+        .header(PidspaceRoutes.IDEMPOTENCY_KEY, key).POST(BodyPublishers.noBody()).build(), BodyHandlers.ofString());
+  }
+
+  /**
    * Requests pipelined on one connection, the hot alloc and routed ones mixed, are answered in the
    * order they were sent, though the alloc is answered on the server's event loop and the rest on
    * the dispatcher.

@@ -328,7 +328,7 @@ class DurableSpaceTest {
     }
     byte[] notASpace = SerializationExtension.get(Adapter.toClassic(first)).serialize(new SpaceState.ImageSnapshot(1,
         new SpaceImage(SpaceImage.FORMAT, 22, 32_768, 8, new byte[8], List.of(), 0, 0, new int[0], new long[0]),
-        0, 0, 0)).get();
+        0, 0, 0, List.of())).get();
     stop(first);
     try (Connection c = connect(url, journal);
         PreparedStatement s = c.prepareStatement("UPDATE \"snapshot\" SET \"snapshot_payload\" = ?"

@@ -48,6 +48,44 @@ class HttpTargetTest {
     node.close();
   }
 
+  /**
+   * A stand-in node that answers an alloc 503 once, then pids: the target asks again with the
+   * same key, and the fork gets its pid; each request has a key of its own.
+   */
+  @Test
+  void anAllocOfUnknownOutcome_isAskedAgainWithItsKey() throws Exception {
+    List<String> keys = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer standIn = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    standIn.createContext("/", exchange -> {
+      boolean alloc = exchange.getRequestMethod().equals("POST");
+      if (alloc) {
+        keys.add(String.valueOf(exchange.getRequestHeaders().getFirst("Idempotency-Key")));
+      }
+      boolean unknown = alloc && keys.size() % 2 == 1;
+      byte[] body = (!alloc ? "{\"spaces\":[]}" : unknown ? "{\"error\":\"unavailable\",\"message\":\"no answer in time\"}"
+          : "{\"pids\":[4194306]}").getBytes();
+      exchange.getResponseHeaders().add("Content-Type", "application/json");
+      exchange.sendResponseHeaders(unknown ? 503 : 200, body.length);
+      exchange.getResponseBody().write(body);
+      exchange.close();
+    });
+    standIn.start();
+    StormTarget retrying = StormTarget.cluster(List.of("http://127.0.0.1:" + standIn.getAddress().getPort()), "");
+    try {
+      assertEquals(4194306, join(retrying.alloc(1)));
+      assertEquals(2, keys.size());
+      assertEquals(keys.get(0), keys.get(1));
+      assertTrue(keys.get(0).length() <= 64 && keys.get(0).matches("[A-Za-z0-9._:-]+"), keys.get(0));
+      assertEquals(4194306, join(retrying.alloc(1)));
+      assertEquals(4, keys.size());
+      assertEquals(2, keys.stream().distinct().count(), "a new request, a new key: " + keys);
+    } finally {
+      retrying.close();
+      standIn.stop(0);
+    }
+  }
+
   @Test
   void allocsAtOnce_getDistinctPidsUntilTheSpaceRunsOut_thenExhausted() {
     int space = join(target.createSpace(301)); // about 300 free pids
