@@ -6,16 +6,16 @@ import java.util.function.IntConsumer;
 /**
  * The state of one space, the seed's {@code pidmap_array} with its {@code last_pid} and what this
  * project adds: composed of its {@link PidBitmap} with the next-fit rule (DESIGN.md §1), its
- * {@link Holds}, its reuse delay ({@link Cooling}) and its {@link Reconciler}; {@link Run} decides
- * requests and logs them to store and to undo ({@link RunLog}); {@link ImageCodec} reads and writes
+ * {@link Holds}, its reuse delay ({@link Cooling}) and its {@link Reconciler}; {@link Draft} decides
+ * requests and logs them to store and to undo ({@link DraftLog}); {@link ImageCodec} reads and writes
  * its {@link SpaceImage}. This class checks requests and records against the space. Not
  * thread-safe: one owner (an actor) at a time.
  *
- * <p>Exact vpids ({@code clone3(set_tid)}): {@link Run#allocAt} takes named vpids, all or nothing,
+ * <p>Exact vpids ({@code clone3(set_tid)}): {@link Draft#allocAt} takes named vpids, all or nothing,
  * and leaves {@code lastPid} where it is. {@link Hold Holds} reserve vpids that next-fit skips.
- * pid_max can change while the space lives ({@link Run#setPidMax}).
+ * pid_max can change while the space lives ({@link Draft#setPidMax}).
  *
- * <p>Over 400 lines with {@link Run}, which its callers name {@code PidMap.Run}: both are the
+ * <p>Over 400 lines with {@link Draft}, which its callers name {@code PidMap.Draft}: both are the
  * contracts of what a space does; the work is done in the parts above.
  */
 public final class PidMap {
@@ -178,16 +178,16 @@ public final class PidMap {
   }
 
   /**
-   * Starts deciding a run of requests on this map, one by one in arrival order, exactly as if
-   * each came alone. The map changes as the run goes; {@link Run#changes()} is the record to
-   * store, and {@link Run#rollback()} puts the map back as it was, so an event-sourced owner
+   * Starts a draft: requests decided on this map one by one in arrival order, exactly as if each
+   * came alone, not yet stored. The map changes as the draft goes; {@link Draft#changes()} is the record to
+   * store, and {@link Draft#rollback()} puts the map back as it was, so an event-sourced owner
    * can store the record first and then {@link #apply} it.
    */
-  public Run begin() {
-    return new Run();
+  public Draft draft() {
+    return new Draft();
   }
 
-  /** One step of a run's record: what {@link Run#records()} lists, in order. */
+  /** One step of a draft's record: what {@link Draft#records()} lists, in order. */
   public sealed interface Step {}
 
   /** {@code +v} allocated by next-fit, {@code +(AT | v)} allocated at, {@code -v} freed; see {@link #apply}. */
@@ -202,14 +202,17 @@ public final class PidMap {
 
   public record ReuseDelaySet(long reuseDelay) implements Step {}
 
-  /** Vpids freed in the run while a reuse delay was on, each cooling down until its {@code until} (epoch millis). */
+  /** Vpids freed in the draft while a reuse delay was on, each cooling down until its {@code until} (epoch millis). */
   public record Cooled(int[] vpids, long[] until) implements Step {}
 
-  /** One run of requests being decided; see {@link #begin()}. */
-  public final class Run {
-    private final RunLog log = new RunLog(bits, cooling);
+  /**
+   * Changes decided on the map and not stored yet (a space's coalesced runs may add to one until
+   * its next write); see {@link #draft()}.
+   */
+  public final class Draft {
+    private final DraftLog log = new DraftLog(bits, cooling);
 
-    private Run() {}
+    private Draft() {}
 
     /** As {@link PidMap#alloc(int, int[])}. */
     public int alloc(int count, int[] out) {
@@ -396,7 +399,7 @@ public final class PidMap {
   }
 
   /**
-   * Applies what a {@link Run} recorded: {@code +v} marks {@code v} allocated and makes it
+   * Applies what a {@link Draft} recorded: {@code +v} marks {@code v} allocated and makes it
    * {@code lastPid}, {@code +(AT | v)} marks it allocated (claimed from its hold, if held),
    * {@code -v} frees it. Vpid 0 is never in a record.
    *

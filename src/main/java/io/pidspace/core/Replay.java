@@ -1,7 +1,7 @@
 package io.pidspace.core;
 
 /**
- * Applies the records a {@link PidMap.Run} made, as a journal replays them (see {@link PidMap#apply}
+ * Applies the records a {@link PidMap.Draft} made, as a journal replays them (see {@link PidMap#apply}
  * and the {@code apply*} methods beside it). A record that does not fit the space means the
  * caller's record of it is corrupt: {@link IllegalStateException}, and nothing changes.
  */
@@ -24,7 +24,7 @@ final class Replay {
   }
 
   void pids(int[] changes) {
-    RunLog undo = new RunLog(bits, cooling);
+    DraftLog undo = new DraftLog(bits, cooling);
     for (int c : changes) {
       boolean at = c > 0 && (c & PidMap.AT) != 0;
       int v = at ? c & ~PidMap.AT : Math.abs(c);

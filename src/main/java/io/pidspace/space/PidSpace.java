@@ -177,7 +177,7 @@ final class PidSpace {
       return Decision.reply(() -> run.replyTo.tell(new Results(results)));
     }
     PidMap map = state.map();
-    PidMap.Run changes = state.openRun(); // with unstored changes from earlier runs, if any
+    PidMap.Draft changes = state.openDraft(); // with unstored changes from earlier runs, if any
     int before = changes.size();
     int stepsBefore = changes.otherSteps();
     long now = System.currentTimeMillis();
@@ -191,12 +191,12 @@ final class PidSpace {
     List<SpaceEvent.AllocKeyed> keyed = requests.keyed(); // null without a new keyed alloc: most runs
     if (changes.size() == before && changes.otherSteps() == stepsBefore) {
       if (before == 0 && stepsBefore == 0) {
-        state.closeRun();
+        state.closeDraft();
       }
       return Decision.reply(reply);
     }
     if (!settings.durable()) {
-      state.closeRun(); // kept: nothing to store
+      state.closeDraft(); // kept: nothing to store
       if (keyed != null) {
         keyed.forEach(state::apply);
       }
@@ -213,7 +213,7 @@ final class PidSpace {
     int cursor = map.lastPid(); // where next-fit goes on from once this is stored
     int pidMax = map.pidMax();
     changes.rollback();
-    state.closeRun();
+    state.closeDraft();
     List<SpaceEvent> events = new ArrayList<>();
     if (!state.recorded()) {
       events.add(new SpaceEvent.SpaceCreated(0, map.pidMax())); // rolled back: the pid_max it started with
@@ -244,10 +244,10 @@ final class PidSpace {
   static List<SpaceEvent> stopEvents(SpaceState state) {
     List<SpaceEvent> events = new ArrayList<>();
     if (state.exists()) {
-      PidMap.Run changes = state.openRun();
+      PidMap.Draft changes = state.openDraft();
       List<PidMap.Step> record = changes.records();
       changes.rollback();
-      state.closeRun();
+      state.closeDraft();
       if (!record.isEmpty() && !state.recorded()) {
         events.add(new SpaceEvent.SpaceCreated(0, state.map().pidMax()));
       }
@@ -282,7 +282,7 @@ final class PidSpace {
    * Whether every pid change from the {@code from}th on is a next-fit alloc inside the stored
    * reservation and its lease (an alloc-at, {@code AT | v}, is never inside).
    */
-  private static boolean allReserved(SpaceState state, PidMap.Run changes, int from, long now) {
+  private static boolean allReserved(SpaceState state, PidMap.Draft changes, int from, long now) {
     for (int i = from; i < changes.size(); i++) {
       int c = changes.change(i);
       if (c < 0 || !state.reserved(c, now)) {

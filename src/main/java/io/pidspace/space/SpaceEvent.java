@@ -8,7 +8,7 @@ import io.pidspace.core.SpaceImage;
 
 /**
  * What happened to a space, as stored in its journal. Applied by {@link SpaceState#apply}; the
- * allocation rule itself ran before, in {@code PidMap.Run}.
+ * allocation rule itself ran before, in {@code PidMap.Draft}.
  */
 sealed interface SpaceEvent extends CborSerializable {
 

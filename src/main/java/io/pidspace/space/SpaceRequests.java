@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * How a space answers each kind of {@link Request} within one run: through the run's undo log
- * ({@link PidMap.Run}), so a durable space can roll the changes back and store them. The router
+ * ({@link PidMap.Draft}), so a durable space can roll the changes back and store them. The router
  * checked every value; what is left to refuse here is the space's own state.
  */
 final class SpaceRequests implements Request.Handler {
@@ -20,12 +20,12 @@ final class SpaceRequests implements Request.Handler {
   private final PidLayout layout;
   private final SpaceState state;
   private final PidMap map;
-  private final PidMap.Run changes;
+  private final PidMap.Draft changes;
   private final long now;
   private List<SpaceEvent.AllocKeyed> keyed; // this run's new keyed allocs, to store; null for none
 
-  /** {@code now}: the run's clock ({@link PidMap.Run#at}), which holds and keys expire by. */
-  SpaceRequests(int space, PidLayout layout, SpaceState state, PidMap.Run changes, long now) {
+  /** {@code now}: the run's clock ({@link PidMap.Draft#at}), which holds and keys expire by. */
+  SpaceRequests(int space, PidLayout layout, SpaceState state, PidMap.Draft changes, long now) {
     this.space = space;
     this.layout = layout;
     this.state = state;

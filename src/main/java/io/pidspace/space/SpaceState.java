@@ -15,7 +15,7 @@ import java.util.stream.IntStream;
  * What a {@link PidSpace} holds: its {@link PidMap}, or nothing while the space does not exist,
  * the registry generation of its last create or destroy, and its reservation. Changed by
  * {@link #apply}, both live and when the journal is replayed; besides that, only by the
- * {@link #openRun() open run} of changes answered inside the reservation and not yet stored.
+ * {@link #openDraft() open run} of changes answered inside the reservation and not yet stored.
  */
 final class SpaceState {
 
@@ -29,7 +29,7 @@ final class SpaceState {
   private long reservedUntil; // epoch millis; kept through destroys: a new generation waits for it
   // Changes in the map that the journal does not hold yet (allocs answered inside the
   // reservation, and what recovery marked leaked); the next write rolls them back and stores them.
-  private PidMap.Run unstored;
+  private PidMap.Draft unstored;
   private final AllocKeys keys;
 
   private SpaceState(PidLayout layout, int space, PidMap map, long generation, boolean recorded,
@@ -108,16 +108,16 @@ final class SpaceState {
 
   /**
    * The run that collects changes until the next write: the one still open with unstored changes,
-   * or a new one. {@link #closeRun} ends it once it is stored or kept.
+   * or a new one. {@link #closeDraft} ends it once it is stored or kept.
    */
-  PidMap.Run openRun() {
+  PidMap.Draft openDraft() {
     if (unstored == null) {
-      unstored = map.begin();
+      unstored = map.draft();
     }
     return unstored;
   }
 
-  void closeRun() {
+  void closeDraft() {
     unstored = null;
   }
 
@@ -132,7 +132,7 @@ final class SpaceState {
     if (map == null || !reserving()) {
       return 0;
     }
-    PidMap.Run marks = openRun();
+    PidMap.Draft marks = openDraft();
     int n = 0;
     for (int v = reservedFrom + 1; v <= Math.min(reservedUpTo, map.pidMax() - 1); v++) {
       if (marks.take(v)) {
@@ -140,7 +140,7 @@ final class SpaceState {
       }
     }
     if (marks.size() == 0) {
-      closeRun();
+      closeDraft();
     }
     return n;
   }

@@ -358,7 +358,7 @@ class PidAuthorityAgainstCoreTest {
 
     int[] allocAt(int space, int[] vpids, int hold) {
       layout.checkSpace(space);
-      PidspaceException refusal = existing(space).begin().allocAt(vpids, hold);
+      PidspaceException refusal = existing(space).draft().allocAt(vpids, hold);
       if (refusal != null) {
         throw refusal;
       }
@@ -367,7 +367,7 @@ class PidAuthorityAgainstCoreTest {
 
     int hold(int space, int[] vpids) {
       layout.checkSpace(space);
-      return existing(space).begin().hold(vpids, Long.MAX_VALUE);
+      return existing(space).draft().hold(vpids, Long.MAX_VALUE);
     }
 
     String release(int space, int hold) {
@@ -375,7 +375,7 @@ class PidAuthorityAgainstCoreTest {
       if (hold < 1) {
         throw PidspaceException.unknownHold(space, hold);
       }
-      PidspaceException refusal = existing(space).begin().release(hold);
+      PidspaceException refusal = existing(space).draft().release(hold);
       if (refusal != null) {
         throw refusal;
       }
@@ -386,7 +386,7 @@ class PidAuthorityAgainstCoreTest {
       layout.checkSpace(space);
       layout.checkPidMax(pidMax);
       PidMap map = existing(space);
-      map.begin().setPidMax(pidMax);
+      map.draft().setPidMax(pidMax);
       return map.stats();
     }
 

@@ -28,7 +28,7 @@ class GenerationsTest {
     assertEquals(1, map.generation(2));
     map.free(2);
     assertEquals(1, map.generation(2));
-    PidMap.Run run = map.begin();
+    PidMap.Draft run = map.draft();
     assertNull(run.allocAt(new int[] {2}, 0));
     assertEquals(2, map.generation(2));
     int[] out = new int[3];
@@ -40,7 +40,7 @@ class GenerationsTest {
   @Test
   void freeNamingAnotherGeneration_isRefusedStale_andChangesNothing() {
     PidMap map = space(301);
-    PidMap.Run run = map.begin();
+    PidMap.Draft run = map.draft();
     run.alloc(1, new int[1]);
     int first = map.generation(2);
     assertNull(run.free(2, first));
@@ -60,14 +60,14 @@ class GenerationsTest {
   void freeNamingNoGeneration_isUnchecked() {
     PidMap map = space(301);
     map.alloc();
-    assertNull(map.begin().free(2, 0));
+    assertNull(map.draft().free(2, 0));
   }
 
   @Test
   void rollback_restoresTheGenerations() {
     PidMap map = space(301);
     map.alloc();
-    PidMap.Run run = map.begin();
+    PidMap.Draft run = map.draft();
     run.free(2);
     run.allocAt(new int[] {2, 50}, 0);
     assertTrue(run.take(60));
@@ -82,7 +82,7 @@ class GenerationsTest {
   @Test
   void replay_reproducesTheGenerations_andACorruptRecordChangesThemNot() {
     PidMap live = space(301);
-    PidMap.Run run = live.begin();
+    PidMap.Draft run = live.draft();
     run.alloc(3, new int[3]);
     run.free(3);
     run.allocAt(new int[] {3, 70}, 0);
@@ -101,7 +101,7 @@ class GenerationsTest {
   @Test
   void image_carriesTheGenerations() {
     PidMap map = space(40_000);
-    PidMap.Run run = map.begin();
+    PidMap.Draft run = map.draft();
     run.alloc(3, new int[3]);
     for (int i = 0; i < 200; i++) { // a generation above one varint byte
       run.free(3);
@@ -125,7 +125,7 @@ class GenerationsTest {
         image.holds(), image.lastHold(), image.reuseDelay(), image.cooling(), image.coolingUntil());
     PidMap upgraded = PidMap.fromImage(LAYOUT, OTHER, old);
     assertEquals(0, upgraded.generation(2));
-    PidMap.Run run = upgraded.begin();
+    PidMap.Draft run = upgraded.draft();
     assertNull(run.free(2, 7));
     run.allocAt(new int[] {2}, 0);
     assertEquals(1, upgraded.generation(2));

@@ -105,7 +105,7 @@ class PidMapPropertyTest {
       SpaceStats before = map.stats();
       boolean compareBits = r % 25 == 0; // a whole-map walk: every run would cost minutes at 4,194,304
       int[] liveBefore = compareBits ? live(map) : null;
-      PidMap.Run run = map.begin();
+      PidMap.Draft run = map.draft();
       for (int i = 1 + rnd.nextInt(8); i > 0; i--) {
         int kind = rnd.nextInt(3);
         if (kind == 0) {
@@ -160,7 +160,7 @@ class PidMapPropertyTest {
       SpaceStats before = map.stats();
       String holdsBefore = holds(map);
       int[] liveBefore = live(map);
-      PidMap.Run run = map.begin();
+      PidMap.Draft run = map.draft();
       now += rnd.nextInt(50);
       run.at(now);
       model.expire(now);

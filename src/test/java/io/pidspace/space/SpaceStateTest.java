@@ -25,7 +25,7 @@ class SpaceStateTest {
   /** Space 1 with every part set, and a vpid still cooling above a pid_max lowered after its free. */
   private static SpaceState space() {
     SpaceState state = SpaceState.initial(LAYOUT, 1, 4_096).apply(new SpaceEvent.SpaceCreated(3, 2_000));
-    PidMap.Run run = state.openRun();
+    PidMap.Draft run = state.openDraft();
     run.at(1_000);
     run.alloc(10, new int[10]);
     run.allocAt(new int[] {900}, 0);
@@ -35,7 +35,7 @@ class SpaceStateTest {
     run.hold(new int[] {20, 21}, 90_000);
     run.release(run.hold(new int[] {22}, 90_000));
     run.setPidMax(500);
-    state.closeRun();
+    state.closeDraft();
     return state;
   }
 
@@ -78,11 +78,11 @@ class SpaceStateTest {
   @Test
   void snapshot_keepsTheGenerations_andLeakedMarksBumpThem() {
     SpaceState state = SpaceState.initial(LAYOUT, 1, 4_096).apply(new SpaceEvent.SpaceCreated(3, 2_000));
-    PidMap.Run run = state.openRun();
+    PidMap.Draft run = state.openDraft();
     run.alloc(2, new int[2]); // vpids 2 and 3
     run.free(2);
     run.allocAt(new int[] {2}, 0);
-    state.closeRun();
+    state.closeDraft();
     state.apply(new SpaceEvent.Reserved(3, 10, Long.MAX_VALUE));
     SpaceState recovered = SpaceState.fromSnapshot(LAYOUT, 1, state.toSnapshot());
     assertEquals(2, recovered.map().generation(2));

@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What a {@link PidMap.Run} changed, in order, and what it needs to undo it all: the record an
+ * What a {@link PidMap.Draft} changed, in order, and what it needs to undo it all: the record an
  * event-sourced owner stores ({@link #records()}) and the {@link #rollback}.
  */
-final class RunLog {
+final class DraftLog {
 
   private final int lastPidBefore;
   private final int pidMaxBefore;
@@ -24,7 +24,7 @@ final class RunLog {
   private final List<Long> cooledUntil = new ArrayList<>();
   private final List<Long> cooledBefore = new ArrayList<>();
 
-  RunLog(PidBitmap bits, Cooling cooling) {
+  DraftLog(PidBitmap bits, Cooling cooling) {
     lastPidBefore = bits.lastPid();
     pidMaxBefore = bits.pidMax();
     reuseDelayBefore = cooling.delay();
