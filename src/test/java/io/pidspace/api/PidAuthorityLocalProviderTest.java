@@ -1,7 +1,7 @@
 package io.pidspace.api;
 
-import static io.pidspace.api.Answers.refusal;
-import static io.pidspace.api.Answers.value;
+import static io.pidspace.Stages.refusal;
+import static io.pidspace.Stages.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,9 +1,10 @@
 package io.pidspace.space;
 
+import static io.pidspace.Stages.refusal;
 import static io.pidspace.space.Replies.refusal;
 import static io.pidspace.space.Replies.done;
 import static io.pidspace.space.Replies.stats;
-import static io.pidspace.space.Replies.value;
+import static io.pidspace.Stages.value;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

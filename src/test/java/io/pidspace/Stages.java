@@ -1,4 +1,4 @@
-package io.pidspace.api;
+package io.pidspace;
 
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -9,15 +9,15 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
-/** Waits for what a {@link PidAuthority} method answered: its value, or the code of its refusal. */
-final class Answers {
+/** Waits for what a stage answered: its value, or the code of its refusal. */
+public final class Stages {
 
-  /** Far above any answer time; only a hang reaches it. */
+  /** Far above any answer time, also on a busy build machine; only a hang reaches it. */
   private static final long TIMEOUT_SECONDS = 30;
 
-  private Answers() {}
+  private Stages() {}
 
-  static <T> T value(CompletionStage<T> stage) {
+  public static <T> T value(CompletionStage<T> stage) {
     try {
       return stage.toCompletableFuture().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
@@ -27,7 +27,7 @@ final class Answers {
     }
   }
 
-  static PidspaceException.Code refusal(CompletionStage<?> stage) {
+  public static PidspaceException.Code refusal(CompletionStage<?> stage) {
     try {
       Object value = stage.toCompletableFuture().get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       return fail("expected a refusal, got " + value);
