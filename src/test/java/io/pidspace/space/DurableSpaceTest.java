@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.LoggingTestKit;
@@ -12,7 +11,6 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.serialization.SerializationExtension;
-import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.TestPostgres;
 import io.pidspace.api.PidAuthority;
@@ -43,7 +41,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.h2.tools.Server;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,10 +56,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class DurableSpaceTest {
 
-  private static final AtomicInteger DATABASES = new AtomicInteger();
 
   private static String memoryDb() {
-    return "jdbc:h2:mem:durable-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1";
+    return LocalSystems.memoryDb("durable");
   }
 
   /**
@@ -77,13 +73,9 @@ class DurableSpaceTest {
   }
 
   private static ActorSystem<Void> start(String url, Map<String, Object> extra) {
-    Map<String, Object> settings = new HashMap<>(Map.of(
-        "akka.actor.provider", "local",
-        "pidspace.persistence", "jdbc",
-        "pidspace.jdbc.url", url));
+    Map<String, Object> settings = new HashMap<>(Map.of("pidspace.jdbc.url", url));
     settings.putAll(extra);
-    Config config = ConfigFactory.load(ConfigFactory.parseMap(settings));
-    return ActorSystem.create(Behaviors.empty(), "durable", config);
+    return LocalSystems.start("durable", settings);
   }
 
   /** The journals the restart test runs on: H2 always, PostgreSQL when CI provides one. */
@@ -97,17 +89,15 @@ class DurableSpaceTest {
   }
 
   static void stop(ActorSystem<?> system) throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    LocalSystems.stop(system);
   }
 
   static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return LocalSystems.await(stage);
   }
 
   private static PidspaceException refusal(CompletionStage<?> stage) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> await(stage));
-    return assertInstanceOf(PidspaceException.class, e.getCause());
+    return LocalSystems.refusal(stage);
   }
 
   @ParameterizedTest(name = "{0}")

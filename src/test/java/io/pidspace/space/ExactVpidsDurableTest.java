@@ -1,15 +1,14 @@
 package io.pidspace.space;
 
+import static io.pidspace.space.LocalSystems.await;
+import static io.pidspace.space.LocalSystems.refusal;
+import static io.pidspace.space.LocalSystems.stop;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.Hold;
 import io.pidspace.core.PidLayout;
@@ -18,13 +17,8 @@ import io.pidspace.core.PidspaceException.Code;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,36 +28,15 @@ import org.junit.jupiter.api.Test;
  */
 class ExactVpidsDurableTest {
 
-  private static final AtomicInteger DATABASES = new AtomicInteger();
   private static final PidLayout LAYOUT = PidLayout.DEFAULT;
   private static final Duration LONG = Duration.ofHours(1);
 
   private static String memoryDb() {
-    return "jdbc:h2:mem:exact-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1";
+    return LocalSystems.memoryDb("exact");
   }
 
   private static ActorSystem<Void> start(String url, int snapshotEvery) {
-    Map<String, Object> settings = new HashMap<>(Map.of(
-        "akka.actor.provider", "local",
-        "pidspace.persistence", "jdbc",
-        "pidspace.snapshot-every", snapshotEvery,
-        "pidspace.jdbc.url", url));
-    return ActorSystem.create(Behaviors.empty(), "exact",
-        ConfigFactory.load(ConfigFactory.parseMap(settings)));
-  }
-
-  private static void stop(ActorSystem<?> system) throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private static PidspaceException refusal(CompletionStage<?> stage) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> await(stage));
-    return assertInstanceOf(PidspaceException.class, e.getCause());
+    return LocalSystems.start("exact", Map.of("pidspace.snapshot-every", snapshotEvery, "pidspace.jdbc.url", url));
   }
 
   private static int[] pids(int space, int... vpids) {

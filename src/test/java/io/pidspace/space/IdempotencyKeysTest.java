@@ -1,12 +1,14 @@
 package io.pidspace.space;
 
+import static io.pidspace.space.LocalSystems.await;
+import static io.pidspace.space.LocalSystems.refusal;
+import static io.pidspace.space.LocalSystems.stop;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.typed.ActorRef;
@@ -16,7 +18,6 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.serialization.Serialization;
 import akka.serialization.SerializationExtension;
-import com.typesafe.config.ConfigFactory;
 import io.pidspace.api.PidAuthority;
 import io.pidspace.core.Handles;
 import io.pidspace.core.PidLayout;
@@ -32,10 +33,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,11 +43,10 @@ import org.junit.jupiter.api.Test;
  */
 class IdempotencyKeysTest {
 
-  private static final AtomicInteger DATABASES = new AtomicInteger();
   private static final PidLayout LAYOUT = PidLayout.DEFAULT;
 
   private static String memoryDb() {
-    return "jdbc:h2:mem:keys-" + DATABASES.incrementAndGet() + ";DB_CLOSE_DELAY=-1";
+    return LocalSystems.memoryDb("keys");
   }
 
   /** No coordinated shutdown: a terminate is a crash for the spaces (nothing stored first). */
@@ -59,28 +56,12 @@ class IdempotencyKeysTest {
 
   private static ActorSystem<Void> start(String url, int snapshotEvery, Map<String, Object> extra) {
     Map<String, Object> settings = new HashMap<>(Map.of(
-        "akka.actor.provider", "local",
         "akka.coordinated-shutdown.run-by-actor-system-terminate", "off",
-        "pidspace.persistence", "jdbc",
         "pidspace.reservation", 100, // the fast path a keyed alloc must not take
         "pidspace.snapshot-every", snapshotEvery,
         "pidspace.jdbc.url", url));
     settings.putAll(extra);
-    return ActorSystem.create(Behaviors.empty(), "keys", ConfigFactory.load(ConfigFactory.parseMap(settings)));
-  }
-
-  private static void stop(ActorSystem<?> system) throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private static <T> T await(CompletionStage<T> stage) throws Exception {
-    return stage.toCompletableFuture().get(30, TimeUnit.SECONDS);
-  }
-
-  private static PidspaceException refusal(CompletionStage<?> stage) {
-    ExecutionException e = assertThrows(ExecutionException.class, () -> await(stage));
-    return assertInstanceOf(PidspaceException.class, e.getCause());
+    return LocalSystems.start("keys", settings);
   }
 
   /** The journal rows of space {@code space}. */

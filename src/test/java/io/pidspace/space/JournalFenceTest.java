@@ -8,8 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.pidspace.TestPostgres;
 import io.pidspace.api.PidAuthority;
@@ -61,11 +59,8 @@ class JournalFenceTest {
 
   private static ActorSystem<Void> start(Map<String, Object> journal, Map<String, Object> extra) {
     Map<String, Object> settings = new HashMap<>(journal);
-    settings.put("akka.actor.provider", "local");
-    settings.put("pidspace.persistence", "jdbc");
     settings.putAll(extra);
-    Config config = ConfigFactory.load(ConfigFactory.parseMap(settings));
-    return ActorSystem.create(Behaviors.empty(), "fence", config);
+    return LocalSystems.start("fence", settings);
   }
 
   @ParameterizedTest(name = "{0}")
