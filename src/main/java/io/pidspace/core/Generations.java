@@ -52,6 +52,22 @@ final class Generations {
     return named == 0 || held == 0 || held == named;
   }
 
+  interface Known {
+    void visit(int vpid, int generation);
+  }
+
+  /** Each vpid whose generation is not 0, ascending, with it. */
+  void forEachKnown(Known visit) {
+    for (int p = 0; p < pages.length; p++) {
+      int[] page = pages[p];
+      for (int i = 0; page != null && i < PAGE; i++) {
+        if (page[i] != 0) {
+          visit.visit((p << SHIFT) | i, page[i]);
+        }
+      }
+    }
+  }
+
   private int[] page(int v) {
     int p = v >>> SHIFT;
     if (p >= pages.length) {

@@ -21,47 +21,64 @@ final class ImageCodec {
         generations(map));
   }
 
-  /** The allocated vpids' generations in vpid order, as unsigned LEB128 varints. */
+  /**
+   * Every vpid's generation that is not 0, free vpids' too (a freed vpid keeps its count, or a
+   * handle from before the image would match its next holder): ascending, as pairs of unsigned
+   * LEB128 varints, the vpid's distance from the one before (from 0 for the first) and the
+   * generation.
+   */
   private static byte[] generations(PidMap map) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(map.allocated() + 16);
-    map.bits.forEach(v -> {
-      int g = map.gens.get(v);
-      while ((g & ~0x7F) != 0) {
-        out.write((g & 0x7F) | 0x80);
-        g >>>= 7;
-      }
-      out.write(g);
+    ByteArrayOutputStream out = new ByteArrayOutputStream(2 * map.allocated() + 16);
+    int[] previous = {0};
+    map.gens.forEachKnown((v, g) -> {
+      varint(out, v - previous[0]);
+      varint(out, g);
+      previous[0] = v;
     });
     return out.toByteArray();
   }
 
-  /** Sets each of {@code allocated}'s generations from {@code bytes} (null: unknown, left 0). */
-  private static void readGenerations(PidMap map, int[] allocated, byte[] bytes) {
+  private static void varint(ByteArrayOutputStream out, int value) {
+    while ((value & ~0x7F) != 0) {
+      out.write((value & 0x7F) | 0x80);
+      value >>>= 7;
+    }
+    out.write(value);
+  }
+
+  /** Sets the generations {@code bytes} lists (null: none known, every one left 0). */
+  private static void readGenerations(PidMap map, PidLayout layout, byte[] bytes) {
     if (bytes == null) {
       return;
     }
-    PidspaceException invalid = PidspaceException.badRequest(
-        "the document's generations must be one varint of 31 bits at most for each allocated vpid");
-    int at = 0;
-    for (int v : allocated) {
-      long g = 0;
-      for (int shift = 0; ; shift += 7) {
-        if (at == bytes.length || shift > 28) {
-          throw invalid;
-        }
-        int b = bytes[at++];
-        g |= (long) (b & 0x7F) << shift;
-        if ((b & 0x80) == 0) {
-          break;
-        }
-      }
-      if (g > Generations.MASK) {
+    PidspaceException invalid = PidspaceException.badRequest("the document's generations must be pairs of varints "
+        + "(a vpid's distance from the one before, ascending, below " + layout.pidMaxLimit() + "; a generation of 31 bits, not 0)");
+    int[] at = {0};
+    long v = 0;
+    boolean first = true;
+    while (at[0] < bytes.length) {
+      long gap = varint(bytes, at, invalid);
+      long g = varint(bytes, at, invalid);
+      v += gap;
+      if ((!first && gap == 0) || v >= layout.pidMaxLimit() || g == 0 || g > Generations.MASK) {
         throw invalid;
       }
-      map.gens.set(v, (int) g);
+      map.gens.set((int) v, (int) g);
+      first = false;
     }
-    if (at != bytes.length) {
-      throw invalid;
+  }
+
+  private static long varint(byte[] bytes, int[] at, PidspaceException invalid) {
+    long value = 0;
+    for (int shift = 0; ; shift += 7) {
+      if (at[0] == bytes.length || shift > 28) {
+        throw invalid;
+      }
+      int b = bytes[at[0]++];
+      value |= (long) (b & 0x7F) << shift;
+      if ((b & 0x80) == 0) {
+        return value;
+      }
     }
   }
 
@@ -103,7 +120,7 @@ final class ImageCodec {
       }
       map.bits.set(v);
     }
-    readGenerations(map, allocated, image.generations());
+    readGenerations(map, layout, image.generations());
     if (image.holds() == null || image.lastHold() < 0) {
       throw PidspaceException.badRequest("the document's holds must be a list and lastHold at least 0");
     }

@@ -115,6 +115,24 @@ class GenerationsTest {
     assertEquals(201, copy.generation(3));
   }
 
+  /**
+   * A free vpid keeps its count through an image (a snapshot, an export): else its next holder
+   * would be answered generation 1 again, and a handle from before the image would free its pid.
+   */
+  @Test
+  void image_carriesTheGenerationsOfFreeVpids_soAnOldHandleStaysStale() {
+    PidMap map = space(301);
+    PidMap.Draft run = map.draft();
+    run.alloc(1, new int[1]); // vpid 2, generation 1: the old handle
+    assertNull(run.free(2, 1));
+    PidMap copy = PidMap.fromImage(LAYOUT, OTHER, map.image());
+    assertEquals(1, copy.generation(2), "free, and still counted");
+    PidMap.Draft after = copy.draft();
+    after.allocAt(new int[] {2}, 0);
+    assertEquals(2, copy.generation(2));
+    assertEquals(Code.STALE_HANDLE, after.free(2, 1).code());
+  }
+
   @Test
   void imageWithoutGenerations_readsUnknown_anyGenerationFrees_untilAllocatedAgain() {
     PidMap map = space(301);
@@ -139,6 +157,7 @@ class GenerationsTest {
     map.alloc();
     SpaceImage image = map.image();
     for (byte[] bad : List.of(new byte[] {1}, new byte[] {1, 1, 1}, new byte[] {1, (byte) 0x80},
+        new byte[] {2, 1, 0, 1}, new byte[] {2, 0}, new byte[] {(byte) 0x80, (byte) 0x80, (byte) 0x80, 0x02, 1},
         new byte[] {1, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x0f})) {
       SpaceImage corrupt = new SpaceImage(image.format(), image.shift(), image.pidMax(), image.lastPid(),
           image.allocated(), image.holds(), image.lastHold(), image.reuseDelay(), image.cooling(),
