@@ -56,7 +56,7 @@ import org.roaringbitmap.RoaringBitmap;
  * that was downed and exited is restarted), let the load run on, stop it, read every space's
  * allocated pids, run {@link Checker}, repair with {@code reconcile} (alive: the pids the clients
  * certainly hold), read and check again. A pid held twice, an acknowledged alloc lost, a keyed
- * retry answered otherwise than its first answer, or a leak
+ * retry answered otherwise than its first answer, a pid's generation answered again, or a leak
  * left after the repair fails the run. One history runs through all faults, so each check covers
  * everything before it too.
  *
@@ -214,6 +214,7 @@ class FaultSuiteIT {
     awaitServing(); // a node downed in the last seconds exits: the state is read from a stable cluster
 
     List<Op> ops = history.ops();
+    Files.write(logs.resolve("history.txt"), ops.stream().map(o -> o.show(0)).toList()); // every attempt, for a failure's story
     Checker.Result before = Checker.check(ops, allocated());
     repair(before.held());
     Checker.Result after = Checker.check(ops, allocated());
@@ -228,6 +229,7 @@ class FaultSuiteIT {
 
     List<String> problems = new ArrayList<>(before.duplicates());
     problems.addAll(before.retries());
+    problems.addAll(before.generations());
     problems.addAll(lost(before, after));
     problems.addAll(lostFrees);
     if (!problems.isEmpty()) {

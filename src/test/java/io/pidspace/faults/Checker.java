@@ -79,11 +79,14 @@ public final class Checker {
    * the pids certainly held at the end.
    */
   public record Result(int operations, int unknown, int unresolved, List<String> duplicates, List<String> lost,
-      List<String> retries, Set<Integer> leaked, Set<Integer> held) {
+      List<String> retries, List<String> generations, Set<Integer> leaked, Set<Integer> held) {
 
-    /** No duplicate, nothing lost, every retry answered as the first answer; leaks allowed (before the repair). */
+    /**
+     * No duplicate, nothing lost, every retry answered as the first answer, generations rising;
+     * leaks allowed (before the repair).
+     */
     public boolean safe() {
-      return duplicates.isEmpty() && lost.isEmpty() && retries.isEmpty();
+      return duplicates.isEmpty() && lost.isEmpty() && retries.isEmpty() && generations.isEmpty();
     }
   }
 
@@ -144,7 +147,8 @@ public final class Checker {
     leaked.removeAll(held);
     int unknown = (int) history.stream().filter(op -> op.outcome() == Outcome.UNKNOWN).count();
     int unresolved = (int) requests.stream().filter(op -> op.outcome() == Outcome.UNKNOWN).count();
-    return new Result(history.size(), unknown, unresolved, duplicates, lost, retries, leaked, held);
+    return new Result(history.size(), unknown, unresolved, duplicates, lost, retries, generationsBack(requests), leaked,
+        held);
   }
 
   /**
@@ -159,6 +163,37 @@ public final class Checker {
           .anyMatch(h -> h.free() != null && h.free().outcome() == Outcome.OK);
       out.add("pid " + pid + (freedWithAck ? " freed with an acknowledgement" : ", held by nobody,")
           + " is still allocated after the repair");
+    }
+    return out;
+  }
+
+  /**
+   * Every pid whose acknowledged alloc answered a generation not above that of an acknowledged
+   * alloc answered before it was sent: each allocation of a vpid bumps its counter, so a
+   * generation that comes again lets the older handle free the newer holder's pid (one report per
+   * pid; the wrap after 2^31 allocations of one vpid is out of a test's reach).
+   */
+  private static List<String> generationsBack(List<Op> requests) {
+    List<Op> allocs = requests.stream().filter(op -> op.kind() == Kind.ALLOC && op.outcome() == Outcome.OK)
+        .sorted(Comparator.comparingLong(Op::completed)).toList();
+    Map<Integer, Op> highest = new HashMap<>(); // per pid, the alloc answered with its highest generation so far
+    Map<Integer, Integer> index = new HashMap<>();
+    Set<Integer> reported = new TreeSet<>();
+    List<String> out = new ArrayList<>();
+    for (Op b : allocs) {
+      for (int i = 0; i < b.pids().length; i++) {
+        int pid = b.pids()[i];
+        Op a = highest.get(pid);
+        int ga = a == null ? 0 : a.generations()[index.get(pid)];
+        if (a != null && a.completed() < b.invoked() && b.generations()[i] <= ga && reported.add(pid)) {
+          out.add("pid " + pid + " answered generation " + b.generations()[i] + " after generation " + ga + ":\n  "
+              + a.show(0) + "\n  " + b.show(0));
+        }
+        if (a == null || b.generations()[i] > ga) {
+          highest.put(pid, b);
+          index.put(pid, i);
+        }
+      }
     }
     return out;
   }

@@ -8,7 +8,9 @@ import io.pidspace.faults.History.Kind;
 import io.pidspace.faults.History.Op;
 import io.pidspace.faults.History.Outcome;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -17,16 +19,26 @@ class CheckerTest {
 
   private final List<Op> history = new ArrayList<>();
   private int requests;
+  private final Map<Integer, Integer> allocations = new HashMap<>();
+  private final Map<String, Integer> generationByKey = new HashMap<>();
 
   /** An alloc of one attempt, a request of its own. */
   private void alloc(int client, long from, long to, Outcome outcome, int... pids) {
     attempt(client, "k" + requests++, from, to, outcome, null, pids);
   }
 
-  /** One attempt of the alloc keyed {@code key}, its pids answered with generation 1. */
+  /**
+   * One attempt of the alloc keyed {@code key}; answered, its pids come with their next
+   * generations (each pid's count of keys that got it), a key's again with the same ones.
+   */
   private void attempt(int client, String key, long from, long to, Outcome outcome, String error, int... pids) {
     int[] answered = outcome == Outcome.OK ? pids : new int[0];
-    history.add(new Op(client, Kind.ALLOC, key, answered, gens(answered.length, 1), from, to, outcome, error, null));
+    int[] generations = new int[answered.length];
+    for (int i = 0; i < answered.length; i++) {
+      int pid = answered[i];
+      generations[i] = generationByKey.computeIfAbsent(key + " " + pid, k -> allocations.merge(pid, 1, Integer::sum));
+    }
+    history.add(new Op(client, Kind.ALLOC, key, answered, generations, from, to, outcome, error, null));
   }
 
   private void free(int client, long from, long to, Outcome outcome, int pid) {
@@ -40,12 +52,6 @@ class CheckerTest {
   /** One attempt of the free {@code request} of {@code pid}, generation 1. */
   private void freeAttempt(int client, String request, long from, long to, Outcome outcome, int pid, String error) {
     history.add(new Op(client, Kind.FREE, request, new int[] {pid}, new int[] {1}, from, to, outcome, error, null));
-  }
-
-  private static int[] gens(int n, int generation) {
-    int[] out = new int[n];
-    java.util.Arrays.fill(out, generation);
-    return out;
   }
 
   @Test
@@ -292,6 +298,19 @@ class CheckerTest {
     freeAttempt(1, "f", 11, 12, Outcome.FAILED, 5, "stale-handle"); // true: client 2's allocation holds it
     Checker.Result r = Checker.check(history, Set.of(5));
     assertEquals(1, r.duplicates().size(), r.toString());
+    assertFalse(r.safe());
+  }
+
+  @Test
+  void aPidAnsweredAGenerationNotAboveAnEarlierAllocs_isAGenerationViolation() {
+    history.add(new Op(1, Kind.ALLOC, "a", new int[] {5, 6}, new int[] {1, 1}, 0, 1, Outcome.OK, null, null));
+    free(1, 2, 3, Outcome.OK, 5);
+    free(1, 2, 3, Outcome.OK, 6);
+    history.add(new Op(2, Kind.ALLOC, "b", new int[] {5}, new int[] {1}, 4, 5, Outcome.OK, null, null)); // reset
+    history.add(new Op(2, Kind.ALLOC, "c", new int[] {6}, new int[] {2}, 4, 5, Outcome.OK, null, null)); // bumped
+    Checker.Result r = Checker.check(history, Set.of(5, 6));
+    assertEquals(1, r.generations().size(), r.toString());
+    assertTrue(r.generations().get(0).startsWith("pid 5 answered generation 1 after generation 1"), r.generations().get(0));
     assertFalse(r.safe());
   }
 }
