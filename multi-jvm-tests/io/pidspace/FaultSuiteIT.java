@@ -28,8 +28,10 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
@@ -42,16 +44,19 @@ import org.roaringbitmap.RoaringBitmap;
 
 /**
  * Issue 29's fault suite, Jepsen's way: three node JVMs on one PostgreSQL journal, six clients
- * allocating and freeing their own pids over HTTP against random nodes (client timeout 8 s; an
- * alloc after an unknown outcome is simply a new request, there are no idempotency keys yet; a
- * free of unknown outcome is not retried, since a retry could free the pid of its next holder),
+ * allocating and freeing their own pids over HTTP against random nodes as a careful client does
+ * (client timeout 8 s; every alloc carries an {@code Idempotency-Key} and every free names the
+ * pid's generation, and a request of unknown outcome is retried as the same request, up to 8
+ * attempts with backoff, each on a random node; one alloc in 20 is sent once more after its
+ * answer, which must answer the same),
  * and one fault per run: SIGSTOP of a node, kill -9 and restart, PostgreSQL restarted with
  * {@code -m fast} and {@code -m immediate}, a node cut off from the other two, a bridge (two nodes
  * cut from each other, both still seeing the third), a node started with its clock 2 s ahead.
  * After each fault: heal, wait for every node to serve every space (the time is measured; a node
  * that was downed and exited is restarted), let the load run on, stop it, read every space's
  * allocated pids, run {@link Checker}, repair with {@code reconcile} (alive: the pids the clients
- * certainly hold), read and check again. A pid held twice, an acknowledged alloc lost, or a leak
+ * certainly hold), read and check again. A pid held twice, an acknowledged alloc lost, a keyed
+ * retry answered otherwise than its first answer, a pid's generation answered again, or a leak
  * left after the repair fails the run. One history runs through all faults, so each check covers
  * everything before it too.
  *
@@ -74,6 +79,7 @@ class FaultSuiteIT {
   private static final int PID_MAX = 2_048; // small: next-fit wraps, freed pids are handed out again
   private static final int CLIENTS = 6;
   private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(8);
+  private static final int ATTEMPTS = 8; // of one request of unknown outcome; backoff 0.1 s doubling, at most 2 s
   private static final Duration CALL = Duration.ofSeconds(30); // the suite's own reads and repairs
   private static final Duration READY = Duration.ofSeconds(180);
   private static final Duration SERVE = Duration.ofSeconds(150);
@@ -84,7 +90,9 @@ class FaultSuiteIT {
   private final long seed = Long.getLong("faults.seed", System.nanoTime());
   private final Random random = new Random(seed);
   private History history;
-  private final List<List<Integer>> heldByClient = new ArrayList<>();
+  private final List<List<Handle>> heldByClient = new ArrayList<>();
+  private final AtomicLong requestIds = new AtomicLong(); // names each free's attempts
+  private int unresolvedBefore; // requests of unknown outcome after all attempts, in the faults before
   private final List<List<String>> rules = new ArrayList<>(); // iptables rules in force
   private final List<String> table = new ArrayList<>();
   private final List<String> failures = new ArrayList<>();
@@ -123,7 +131,8 @@ class FaultSuiteIT {
       heldByClient.add(new ArrayList<>());
     }
     history = new History(System.nanoTime());
-    table.add("| fault | operations | unknown outcome | duplicates | lost | leaked before repair | leaked after repair "
+    table.add("| fault | operations | unknown outcome (after retries) | duplicates | lost | leaked before repair "
+        + "| leaked after repair "
         + "| serve again (s) |");
     table.add("|---|---|---|---|---|---|---|---|");
     System.out.printf("fault suite: seed %d, %s schedule, partitions %s, PostgreSQL faults %s, logs in %s%n", seed,
@@ -205,18 +214,22 @@ class FaultSuiteIT {
     awaitServing(); // a node downed in the last seconds exits: the state is read from a stable cluster
 
     List<Op> ops = history.ops();
+    Files.write(logs.resolve("history.txt"), ops.stream().map(o -> o.show(0)).toList()); // every attempt, for a failure's story
     Checker.Result before = Checker.check(ops, allocated());
     repair(before.held());
     Checker.Result after = Checker.check(ops, allocated());
     List<String> lostFrees = Checker.lostFrees(ops, after);
-    String row = String.format("| %s | %d | %d | %d | %d | %d | %d | %.1f |", name, ops.size() - opsBefore,
+    String row = String.format("| %s | %d | %d (%d) | %d | %d | %d | %d | %.1f |", name, ops.size() - opsBefore,
         (int) ops.subList(opsBefore, ops.size()).stream().filter(o -> o.outcome() == Outcome.UNKNOWN).count(),
-        before.duplicates().size(), lost(before, after).size(), before.leaked().size(),
+        before.unresolved() - unresolvedBefore, before.duplicates().size(), lost(before, after).size(), before.leaked().size(),
         after.leaked().size(), serveAgain);
+    unresolvedBefore = before.unresolved();
     table.add(row);
     System.out.println("fault suite: " + row);
 
     List<String> problems = new ArrayList<>(before.duplicates());
+    problems.addAll(before.retries());
+    problems.addAll(before.generations());
     problems.addAll(lost(before, after));
     problems.addAll(lostFrees);
     if (!problems.isEmpty()) {
@@ -462,31 +475,33 @@ class FaultSuiteIT {
     return null;
   }
 
-  /** One client: allocs and frees of its own pids, on random nodes, until told to stop. */
+  /** What a client keeps of an allocated pid: the pid and its generation, to free it safely. */
+  private record Handle(int pid, int generation) {}
+
+  /** One client: allocs and frees of its own pids, each request on random nodes until its outcome is known. */
   private void work(int client, Random rnd, AtomicBoolean stop) {
-    List<Integer> held = heldByClient.get(client);
+    List<Handle> held = heldByClient.get(client);
     try {
       while (!stop.get()) {
-        NodeProcess node = nodes.get(rnd.nextInt(nodes.size()));
-        Op op;
         if (held.size() < 10 || held.size() < 60 && rnd.nextBoolean()) {
-          int space = 1 + rnd.nextInt(SPACES);
-          op = send(client, Kind.ALLOC, node, "POST", "/v1/spaces/" + space + "/pids?count=" + (1 + rnd.nextInt(3)), 0);
+          String key = UUID.randomUUID().toString();
+          String path = "/v1/spaces/" + (1 + rnd.nextInt(SPACES)) + "/pids?count=" + (1 + rnd.nextInt(3));
+          Op op = untilKnown(client, Kind.ALLOC, key, "POST", path, null, rnd);
           if (op.outcome() == Outcome.OK) {
-            for (int pid : op.pids()) {
-              held.add(pid);
+            for (int i = 0; i < op.pids().length; i++) {
+              held.add(new Handle(op.pids()[i], op.generations()[i]));
+            }
+            if (rnd.nextInt(20) == 0) { // as a client that lost the answer inside itself: the Checker compares
+              send(client, Kind.ALLOC, key, nodes.get(rnd.nextInt(nodes.size())), "POST", path, null);
             }
           }
         } else {
-          // whatever the answer, the client is done with it: a free of unknown outcome is left to reconcile
-          int pid = held.remove(rnd.nextInt(held.size()));
-          op = send(client, Kind.FREE, node, "DELETE", "/v1/pids/" + pid, pid);
-          if (op.outcome() == Outcome.FAILED && op.error() == null) {
-            held.add(pid); // the request never reached a node: free it later
-          }
-        }
-        if (op.outcome() != Outcome.OK) {
-          Thread.sleep(100 + rnd.nextInt(200)); // back off, then go on (an alloc: a new request)
+          Handle h = held.remove(rnd.nextInt(held.size()));
+          Op op = untilKnown(client, Kind.FREE, "free-" + requestIds.incrementAndGet(), "DELETE",
+              "/v1/pids/" + h.pid() + "?generation=" + h.generation(), h, rnd);
+          if (op.unsent()) {
+            held.add(h); // no attempt reached a node: free it later
+          } // else done with it: freed, refused, or unknown after every attempt (left to reconcile)
         }
       }
     } catch (InterruptedException e) {
@@ -495,28 +510,52 @@ class FaultSuiteIT {
   }
 
   /**
-   * Sends one request and records it. 2xx: OK; 4xx: a refusal that changed nothing; 5xx, a
-   * timeout or a broken connection: unknown. A connection refused or not made in time is a
-   * refusal: the request never reached a node.
+   * Sends a request until an attempt answers definitely (2xx or 4xx), at most {@link #ATTEMPTS}
+   * times, each on a random node and after a backoff: an alloc with its key, a free with its
+   * generation, so a retry never takes effect twice. Returns the deciding attempt, else the last
+   * one that reached a node, else the last one. A stop lets the request finish.
    */
-  private Op send(int client, Kind kind, NodeProcess node, String method, String path, int pid)
+  private Op untilKnown(int client, Kind kind, String request, String method, String path, Handle handle, Random rnd)
+      throws InterruptedException {
+    Op reached = null;
+    for (int attempt = 1; ; attempt++) {
+      Op op = send(client, kind, request, nodes.get(rnd.nextInt(nodes.size())), method, path, handle);
+      reached = op.unsent() ? reached : op;
+      if (op.outcome() != Outcome.UNKNOWN && !op.unsent() || attempt == ATTEMPTS) {
+        return reached == null ? op : reached;
+      }
+      Thread.sleep(Math.min(2_000, 100L << (attempt - 1)) + rnd.nextInt(100));
+    }
+  }
+
+  /**
+   * Sends one attempt and records it. 2xx: OK; 4xx: a refusal that changed nothing; 5xx, a
+   * timeout or a broken connection: unknown. A connection refused or not made in time is a
+   * refusal without an error code: the attempt never reached a node.
+   */
+  private Op send(int client, Kind kind, String request, NodeProcess node, String method, String path, Handle handle)
       throws InterruptedException {
     long invoked = System.nanoTime() - history.t0;
     Outcome outcome;
-    int[] pids = kind == Kind.FREE ? new int[] {pid} : new int[0];
+    int[] pids = kind == Kind.FREE ? new int[] {handle.pid()} : new int[0];
+    int[] generations = kind == Kind.FREE ? new int[] {handle.generation()} : new int[0];
     String error = null;
     String detail;
     try {
-      NodeProcess.Answer a = node.call(method, path, null, CLIENT_TIMEOUT);
+      NodeProcess.Answer a = kind == Kind.ALLOC ? node.postKeyed(path, request, CLIENT_TIMEOUT)
+          : node.call(method, path, null, CLIENT_TIMEOUT);
       outcome = a.status() / 100 == 2 ? Outcome.OK : a.status() >= 500 ? Outcome.UNKNOWN : Outcome.FAILED;
       if (a.json() != null && a.json().has("error")) {
         error = a.json().get("error").asText();
       }
       if (kind == Kind.ALLOC && outcome == Outcome.OK) {
         JsonNode answered = a.json().get("pids");
+        JsonNode gens = a.json().get("generations");
         pids = new int[answered.size()];
+        generations = new int[answered.size()];
         for (int i = 0; i < pids.length; i++) {
           pids[i] = answered.get(i).asInt();
+          generations[i] = gens.get(i).asInt();
         }
       }
       detail = node.name + " " + a.status() + (error == null ? "" : " " + error);
@@ -527,7 +566,8 @@ class FaultSuiteIT {
       outcome = Outcome.UNKNOWN;
       detail = node.name + " " + e;
     }
-    Op op = new Op(client, kind, pids, invoked, System.nanoTime() - history.t0, outcome, error, detail);
+    Op op = new Op(client, kind, request, pids, generations, invoked, System.nanoTime() - history.t0, outcome, error,
+        detail);
     history.add(op);
     return op;
   }

@@ -5,8 +5,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Every request a fault-suite client sent, as the client saw it: when it was sent, when its
- * answer came (or the client gave up), and what the answer says. Thread-safe: each client thread
+ * Every request a fault-suite client sent, each attempt as the client saw it: when it was sent,
+ * when its answer came (or the client gave up on it), and what the answer says. Thread-safe: each client thread
  * records its own requests.
  */
 public final class History {
@@ -20,15 +20,25 @@ public final class History {
   public enum Outcome { OK, FAILED, UNKNOWN }
 
   /**
-   * One request. {@code pids}: for an alloc the global pids answered (empty unless OK); for a
-   * free the pid it names. {@code error}: the answer's error code, or null.
+   * One attempt of a request. {@code request}: what groups the attempts of one request (an
+   * alloc's {@code Idempotency-Key}; for a free, an id the client gives it): a client retries a
+   * request of unknown outcome as the same request, and {@link Checker} reads its attempts as
+   * one. {@code pids}: for an alloc the global pids answered (empty unless OK); for a free the
+   * pid it names. {@code generations}: parallel to {@code pids}, as answered, or the one the free
+   * names. {@code error}: the answer's error code, or null (also when no node was reached).
    */
-  public record Op(int client, Kind kind, int[] pids, long invoked, long completed, Outcome outcome,
-      String error, String detail) {
+  public record Op(int client, Kind kind, String request, int[] pids, int[] generations, long invoked,
+      long completed, Outcome outcome, String error, String detail) {
+
+    /** An attempt that never reached a node (connection refused or not made): it changed nothing. */
+    public boolean unsent() {
+      return outcome == Outcome.FAILED && error == null;
+    }
 
     public String show(long t0) {
-      return String.format("client %d %s %s sent %+.3f s, answered %+.3f s: %s%s", client, kind,
-          pids.length > 8 ? pids.length + " pids" : Arrays.toString(pids), (invoked - t0) / 1e9,
+      return String.format("client %d %s %s %s gen %s sent %+.3f s, answered %+.3f s: %s%s", client, kind, request,
+          pids.length > 8 ? pids.length + " pids" : Arrays.toString(pids),
+          generations.length > 8 ? "…" : Arrays.toString(generations), (invoked - t0) / 1e9,
           (completed - t0) / 1e9, outcome, detail == null ? "" : " " + detail);
     }
   }
