@@ -113,16 +113,7 @@ public final class PidRouter {
    * vpids held by {@code hold} (0: none) are claimed from it.
    */
   public CompletableFuture<int[]> allocAt(int space, int[] vpids, int hold) {
-    PidspaceException refusal = checkSpace(space);
-    if (refusal == null) {
-      refusal = checkVpids(vpids);
-    }
-    if (refusal == null && hold < 0) {
-      refusal = PidspaceException.badRequest("a hold id is a positive whole number");
-    }
-    return refusal != null
-        ? CompletableFuture.failedFuture(refusal)
-        : submit(space, new Request.AllocAt(vpids.clone(), hold)).thenApply(Result.Pids::pids);
+    return allocAtHandles(space, vpids, hold).thenApply(Handles::pids);
   }
 
   /** As {@link #allocAt}, with each pid's generation. */
