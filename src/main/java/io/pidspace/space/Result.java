@@ -10,7 +10,6 @@ import io.pidspace.core.Reconciled;
 import io.pidspace.core.Refusal;
 import io.pidspace.core.SpaceImage;
 import io.pidspace.core.SpaceStats;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -36,24 +35,13 @@ sealed interface Result extends CborSerializable {
    * Global pids: next-fit's for an alloc, the ones asked for (in that order) for an alloc-at;
    * {@code generations[i]} is {@code pids[i]}'s generation, which a free may name.
    */
-  record Pids(int[] pids, int[] generations) implements Result {
-    @Override
-    public boolean equals(Object o) {
-      return o instanceof Pids p && Arrays.equals(pids, p.pids) && Arrays.equals(generations, p.generations);
+  record Pids(Handles handles) implements Result {
+    Pids(int[] pids, int[] generations) {
+      this(new Handles(pids, generations));
     }
 
-    @Override
-    public int hashCode() {
-      return 31 * Arrays.hashCode(pids) + Arrays.hashCode(generations);
-    }
-
-    @Override
-    public String toString() {
-      return "Pids" + Arrays.toString(pids) + Arrays.toString(generations);
-    }
-
-    Handles handles() {
-      return new Handles(pids, generations);
+    int[] pids() {
+      return handles.pids();
     }
   }
 

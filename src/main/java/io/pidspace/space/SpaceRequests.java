@@ -84,7 +84,7 @@ final class SpaceRequests implements Request.Handler {
             + "alloc of " + known.count() + " pids of space " + space + "; a new request needs a new key");
       }
       Result.Pids first = pids(known.vpids(), known.vpids().length);
-      return new Result.Pids(first.pids(), known.generations() != null ? known.generations() : first.generations());
+      return new Result.Pids(first.pids(), known.generations() != null ? known.generations() : first.handles().generations());
     }
     int[] vpids = new int[Math.min(request.count(), map.pidMax())];
     Result.Pids answer = pids(vpids, take(request.count(), vpids));
@@ -92,7 +92,7 @@ final class SpaceRequests implements Request.Handler {
       keyed = new ArrayList<>();
     }
     keyed.add(new SpaceEvent.AllocKeyed(request.key(), now, request.count(),
-        Arrays.copyOf(vpids, answer.pids().length), answer.generations()));
+        Arrays.copyOf(vpids, answer.pids().length), answer.handles().generations()));
     return answer;
   }
 
