@@ -208,16 +208,22 @@ final class PidspaceRoutes extends AllDirectives {
     return authority.lookup(codec.pid(pid)).thenApply(info -> json(StatusCodes.OK, info));
   }
 
-  /** {@code ?generation=N}: freed only if N is the holder's generation, else {@code 409 stale-handle}. */
-  private CompletionStage<HttpResponse> free(String pid, Optional<String> generation) {
+  /**
+   * {@code ?generation=N}: freed only if N is the holder's generation, else {@code 409 stale-handle};
+   * {@link ApiHandler} answers it too.
+   */
+  CompletionStage<HttpResponse> free(String pid, Optional<String> generation) {
     return authority.free(codec.pid(pid), ApiJson.generation(generation)).thenApply(done -> {
       metrics.freed(1);
       return HttpResponse.create().withStatus(StatusCodes.NO_CONTENT);
     });
   }
 
-  /** Pids that are not global pids at all make the whole request bad; the rest are freed or refused one by one. */
-  private CompletionStage<HttpResponse> freeBatch(ByteString body) {
+  /**
+   * Pids that are not global pids at all make the whole request bad; the rest are freed or refused
+   * one by one. {@link ApiHandler} answers it too.
+   */
+  CompletionStage<HttpResponse> freeBatch(ByteString body) {
     ApiJson.FreeBatch request = codec.freeBatch(body);
     return authority.free(request.pids(), request.generations()).thenApply(result -> {
       metrics.freed(result.freed().length);
