@@ -162,14 +162,14 @@ record() { # metric, run, side (figure|peer|peer2), value[, note]
 
 # --- the node, as docs/benchmarks.md starts it: ports the kernel picks, bound to 127.0.0.1
 start_node() { # h2|pg [db] -> $node_pid, $node_url
-  local log=$tmp/node-$step_no.log url='' i
+  local log=$tmp/node-$key-$step_no.log url='' i
   if [[ $1 == pg ]]; then
     PIDSPACE_JDBC_URL="jdbc:postgresql://127.0.0.1:5432/$2?connectTimeout=10" bg "$log" \
       java -jar target/pidspace.jar node --config conf/postgres.conf --host 127.0.0.1 --port 0 \
       --http-port 0 --management-port 0
   else
     bg "$log" java -jar target/pidspace.jar node --host 127.0.0.1 --port 0 --http-port 0 \
-      --management-port 0 --data-dir "$tmp/node-data-$step_no"
+      --management-port 0 --data-dir "$tmp/node-data-$key-$step_no"
   fi
   node_pid=$bg_pid
   for ((i = 0; i < 240; i++)); do # 120 s: the URL in its log, then the registry answers through the journal
@@ -178,7 +178,7 @@ start_node() { # h2|pg [db] -> $node_pid, $node_url
     [[ -n $url ]] && curl -sf -o /dev/null --max-time 5 "$url/v1/spaces" && break
     sleep 0.5
   done
-  ((i < 240)) || fail "the node was not ready in 120 s (log: $log)"
+  ((i < 240)) || { tail -20 "$log" >&2; fail "the node was not ready in 120 s (its log's end above)"; }
   node_url=$url
 }
 
@@ -279,13 +279,14 @@ free_port() { # one nobody answers on, below the usual ephemeral range (Redis ca
 run_http() { # h2|pg: one durable node and one Redis for the key's runs, fresh spaces and keys each run
   local naive=0 r space n2xx secs errs out rps
   [[ $1 == pg && -x $PG_NAIVE_SH ]] && naive=1
-  steps_total=$((RUNS * (2 + naive)))
+  steps_total=$((1 + RUNS * (2 + naive)))
+  step "a durable node on $1 and Redis (AOF everysec), both on 127.0.0.1"
   [[ $1 == pg ]] && new_db
   start_node "$1" "${db:-}"
   local redis_port
   redis_port=$(free_port)
-  mkdir "$tmp/redis"
-  bg "$tmp/redis.log" redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis" --save '' \
+  mkdir "$tmp/redis-$key"
+  bg "$tmp/redis.log" redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis-$key" --save '' \
     --appendonly yes --appendfsync everysec
   rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
   for _ in {1..40}; do [[ $(rcli ping 2>/dev/null) == PONG ]] && break; sleep 0.25; done
@@ -410,8 +411,10 @@ git diff --quiet HEAD -- src pom.xml conf || commit="$commit (+ changes)"
 
 for key in "${keys[@]}"; do
   t0=$(date -u '+%F %H:%M')
-  rc=0
+  # not `( ... ) || rc=$?`: bash ignores set -e in all of a subshell that a || tests
+  set +e
   (
+    set -e
     trap 'set +e; stop_all; drop_dbs' EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -427,7 +430,9 @@ for key in "${keys[@]}"; do
       replay) run_replay ;;
       memory) run_memory ;;
     esac
-  ) || rc=$?
+  )
+  rc=$?
+  set -e
   ((rc == 130 || rc == 143)) && exit "$rc"
   printf '%s\t%s\t%s\n' "$key" "$t0" "$(date -u +%H:%M)" >>"$tmp/keytimes"
   if ((rc)); then
