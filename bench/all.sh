@@ -55,23 +55,28 @@ has_key() { [[ " ${keys[*]} " == *" $1 "* ]]; }
 # check that every step runs and parses.
 if ((quick)); then
   RUNS=1 JMH_CORE=(-f 1 -wi 1 -w 1s -i 1 -r 1s) JMH_BATCHES=(-f 1 -wi 1 -w 2s -i 1 -r 2s)
-  STORM_WARMUP=3 STORM_DURATION=5 HTTP_WARMUP=3 HTTP_DURATION=3 REDIS_N=100000 CLUSTER_S=5 TRACE_N=100000
+  STORM_WARMUP=3 STORM_DURATION=5 HTTP_WARMUP=3 HTTP_DURATION=3 REDIS_N=100000 TRACE_N=100000
+  CLUSTER_WARMUP=3 CLUSTER_S=5 NAIVE_WARMUP=2 NAIVE_DURATION=3
 else
   RUNS=$RUNS_FULL JMH_CORE=(-f 1 -wi 2 -w 2s -i 3 -r 2s) JMH_BATCHES=(-f 1 -wi 2 -w 10s -i 3 -r 5s)
-  STORM_WARMUP=30 STORM_DURATION=60 HTTP_WARMUP=20 HTTP_DURATION=15 REDIS_N=600000 CLUSTER_S=20 TRACE_N=1000000
+  STORM_WARMUP=30 STORM_DURATION=60 HTTP_WARMUP=20 HTTP_DURATION=15 REDIS_N=600000 TRACE_N=1000000
+  # the cluster's storm warms up less than storm-url's, to keep the whole run near 35 minutes
+  CLUSTER_WARMUP=10 CLUSTER_S=20 NAIVE_WARMUP=5 NAIVE_DURATION=15
 fi
 PEERS_DIR=${PEERS_DIR:-../shared/peers}
 CLUSTER_SH=${CLUSTER_SH:-bench/cluster.sh} PG_NAIVE_SH=${PG_NAIVE_SH:-bench/pg-naive.sh}
 
 # Seconds a key's runs take here (2 cores), for the estimate printed at the start
 estimate() {
-  local q=$quick
+  local q=$quick naive=0
+  [[ -x $PG_NAIVE_SH ]] && naive=1
   case $1 in
     core) echo $((q ? 15 : 50)) ;;
     batches | batches-pg) echo $((q ? 15 : 45)) ;;
     storm-url-h2 | storm-url-pg) echo $((2 * (STORM_WARMUP + STORM_DURATION) + 20)) ;;
-    http-h2 | http-pg) echo $((HTTP_WARMUP + HTTP_DURATION + (q ? 5 : 15) + 5)) ;; # Redis: 600,000 calls at 40-150 k/s
-    cluster2) echo $((2 * (CLUSTER_S + 25))) ;;
+    http-h2) echo $((HTTP_WARMUP + HTTP_DURATION + (q ? 5 : 15) + 5)) ;; # Redis: 600,000 calls at 40-150 k/s
+    http-pg) echo $((HTTP_WARMUP + HTTP_DURATION + (q ? 5 : 15) + 5 + (naive ? NAIVE_WARMUP + NAIVE_DURATION + 5 : 0))) ;;
+    cluster2) echo $((2 * (CLUSTER_WARMUP + CLUSTER_S) + 40 + 40)) ;; # node starts; the hop's 40 s of wrk
     replay) echo $((q ? 3 : 6)) ;;
     memory) echo 12 ;;
   esac
@@ -327,7 +332,7 @@ run_http() { # h2|pg: one durable node and one Redis for the key's runs, fresh s
 
     if ((naive)); then
       step "run $r: $PG_NAIVE_SH, the naive PostgreSQL allocator"
-      "$PG_NAIVE_SH" >"$tmp/naive.log" 2>&1 || { tail -5 "$tmp/naive.log" >&2; fail "$PG_NAIVE_SH failed"; }
+      WARMUP=$NAIVE_WARMUP DURATION=$NAIVE_DURATION "$PG_NAIVE_SH" >"$tmp/naive.log" 2>&1 || { tail -5 "$tmp/naive.log" >&2; fail "$PG_NAIVE_SH failed"; }
       rps=$(sed -n 's/^pg-naive allocs\/s \([0-9.]*\).*/\1/p' "$tmp/naive.log" | tail -1)
       [[ -n $rps ]] || fail "$PG_NAIVE_SH printed no line 'pg-naive allocs/s N'"
       record "$key-naive" "$r" peer "$rps"
@@ -349,8 +354,8 @@ run_cluster2() { # bench/cluster.sh (helper "cluster"): two nodes on one Postgre
     allocs=$(sed 's/.* allocs\/s=\([0-9.]*\).*/\1/' <<<"$line") p99=$(sed 's/.* p99_ms=\([0-9.]*\).*/\1/' <<<"$line")
   }
   for ((r = 1; r <= RUNS; r++)); do
-    step "run $r: $CLUSTER_SH --nodes 2 --duration $CLUSTER_S --hop"
-    "$CLUSTER_SH" --nodes 2 --duration "$CLUSTER_S" --hop >"$tmp/cluster.log" 2>&1 ||
+    step "run $r: $CLUSTER_SH --nodes 2 --warmup $CLUSTER_WARMUP --duration $CLUSTER_S --hop"
+    "$CLUSTER_SH" --nodes 2 --warmup "$CLUSTER_WARMUP" --duration "$CLUSTER_S" --hop >"$tmp/cluster.log" 2>&1 ||
       { tail -5 "$tmp/cluster.log" >&2; fail "$CLUSTER_SH --nodes 2 failed"; }
     cluster_line "$tmp/cluster.log"
     record cluster2 "$r" figure "$allocs"
@@ -360,8 +365,8 @@ run_cluster2() { # bench/cluster.sh (helper "cluster"): two nodes on one Postgre
     record cluster2-hop "$r" figure "$(sed 's/.* other_us=\([0-9.]*\).*/\1/' <<<"$line")"
     record cluster2-hop "$r" peer "$(sed 's/.* owner_us=\([0-9.]*\).*/\1/' <<<"$line")"
 
-    step "run $r: $CLUSTER_SH --nodes 1 --duration $CLUSTER_S"
-    "$CLUSTER_SH" --nodes 1 --duration "$CLUSTER_S" >"$tmp/cluster.log" 2>&1 ||
+    step "run $r: $CLUSTER_SH --nodes 1 --warmup $CLUSTER_WARMUP --duration $CLUSTER_S"
+    "$CLUSTER_SH" --nodes 1 --warmup "$CLUSTER_WARMUP" --duration "$CLUSTER_S" >"$tmp/cluster.log" 2>&1 ||
       { tail -5 "$tmp/cluster.log" >&2; fail "$CLUSTER_SH --nodes 1 failed"; }
     cluster_line "$tmp/cluster.log"
     record cluster2 "$r" peer "$allocs"
