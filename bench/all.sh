@@ -3,7 +3,7 @@
 # times, its peer (the seed's design, Redis, the in-process storm, one node, ...) run next to it in
 # the same run, alternated; one markdown table on stdout, every raw number in bench/out/.
 #
-#   bench/all.sh                          # about 35 minutes on 2 cores (the estimate is printed first)
+#   bench/all.sh                          # about 40 minutes on 2 cores (the estimate is printed first)
 #   bench/all.sh --quick                  # 1 run each, short durations: checks the script, a few minutes
 #   bench/all.sh --only http-h2,replay
 #
@@ -49,7 +49,6 @@ if [[ -n $only ]]; then
     [[ " ${ALL_KEYS[*]} ${EXTRA_KEYS[*]} " == *" $k "* ]] || bad "unknown key '$k' (keys: ${ALL_KEYS[*]} ${EXTRA_KEYS[*]})"
   done
 fi
-has_key() { [[ " ${keys[*]} " == *" $1 "* ]]; }
 
 # Durations: the full run's are docs/benchmarks.md's commands and the peers' README; --quick's only
 # check that every step runs and parses.
