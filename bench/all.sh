@@ -3,7 +3,7 @@
 # times, its peer (the seed's design, Redis, the in-process storm, one node, ...) run next to it in
 # the same run, alternated; one markdown table on stdout, every raw number in bench/out/.
 #
-#   bench/all.sh                          # about 40 minutes on 2 cores (the estimate is printed first)
+#   bench/all.sh                          # about 35 minutes on 2 cores (the estimate is printed first)
 #   bench/all.sh --quick                  # 1 run each, short durations: checks the script, a few minutes
 #   bench/all.sh --only http-h2,replay
 #
@@ -58,8 +58,8 @@ if ((quick)); then
   CLUSTER_WARMUP=3 CLUSTER_S=5 NAIVE_WARMUP=2 NAIVE_DURATION=3
 else
   RUNS=$RUNS_FULL JMH_CORE=(-f 1 -wi 2 -w 2s -i 3 -r 2s) JMH_BATCHES=(-f 1 -wi 2 -w 10s -i 3 -r 5s)
-  STORM_WARMUP=30 STORM_DURATION=60 HTTP_WARMUP=20 HTTP_DURATION=15 REDIS_N=600000 TRACE_N=1000000
-  # the cluster's storm warms up less than storm-url's, to keep the whole run near 35 minutes
+  STORM_WARMUP=20 STORM_DURATION=40 HTTP_WARMUP=20 HTTP_DURATION=15 REDIS_N=600000 TRACE_N=1000000
+  # the cluster's storm warms up less than storm-url's, to keep the whole run near 35 minutes (storm-url: 20 s + 40 s a side)
   CLUSTER_WARMUP=10 CLUSTER_S=20 NAIVE_WARMUP=5 NAIVE_DURATION=15
 fi
 PEERS_DIR=${PEERS_DIR:-../shared/peers}
