@@ -19,13 +19,18 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * A running cluster as a storm target: every call is a request to one of its nodes' HTTP API
- * (round robin over {@code --url}), sent asynchronously on that node's {@link NodeClient} so
- * forkers never block.
+ * A running cluster as a storm target: every call is a request to one of its nodes' HTTP API,
+ * sent asynchronously on that node's {@link NodeClient} so forkers never block.
  *
- * <p>At most {@link #MAX_IN_FLIGHT} requests a node are in flight, in all; what arrives meanwhile waits, and
+ * <p>Each space has a home node among the {@code --url}s (its id modulo their number): its allocs
+ * and the frees of its pids go there, as a container's agent keeps to one node. Requests for one
+ * space spread over two nodes make two runs a turn, each node's, and each waits for the other's
+ * write (docs/benchmarks.md: two nodes did 0.46 of one so). Creates go round robin; a request
+ * whose outcome is unknown is asked again on the next node.
+ *
+ * <p>At most {@link #MAX_IN_FLIGHT} requests a node are in flight; what arrives meanwhile waits, and
  * leaves batched, as an agent that serves many processes would send it: the allocs waiting for
- * one space as one {@code POST /v1/spaces/{id}/pids?count=N}, the frees waiting as one {@code
+ * one space as one {@code POST /v1/spaces/{id}/pids?count=N}, the frees waiting for one node as one {@code
  * POST /v1/pids:free}. Nothing waits for a batch to fill: a lone request leaves as soon as a
  * request slot is free, so a light load sees single requests and a heavy one fewer, larger ones.
  *
@@ -58,16 +63,20 @@ final class HttpTarget implements StormTarget {
 
   private final List<String> urls;
   private final List<NodeClient> nodes = new ArrayList<>();
-  // Guarded by this: what waits for a request slot, a key per batch in the order they came.
-  private final ArrayDeque<Object> order = new ArrayDeque<>();
-  private final Map<Integer, List<CompletableFuture<Integer>>> allocs = new HashMap<>();
-  private final List<Free> frees = new ArrayList<>();
-  private final Map<Integer, Integer> generations = new HashMap<>(); // of the pids handed out and not yet freed
-  private int inFlight;
-  private int next;
+  // Guarded by this. Per node: what waits for its request slots, a key per batch in the order
+  // they came (a space id, or FREES), the frees waiting, and its requests in flight.
+  private final List<ArrayDeque<Object>> order = new ArrayList<>();
+  private final List<List<Free>> frees = new ArrayList<>();
+  private int[] inFlight;
+  private final Map<Integer, List<CompletableFuture<Integer>>> allocs = new HashMap<>(); // by space
+  private final Map<Integer, Issued> issued = new HashMap<>(); // the pids handed out and not yet freed
+  private int next; // round robin for creates and frees of pids not issued here
+  private int drained; // the node the next drain looks at first, so none starves
 
   /** {@code generation}: the one the alloc answered, 0 for none known. */
   private record Free(int pid, int generation, CompletableFuture<Void> done) {}
+
+  private record Issued(int space, int generation) {}
 
   /** Checks that every node answers before the storm starts. Blocks: call it outside actors. */
   HttpTarget(List<String> urls, String token, boolean keyed) {
@@ -76,7 +85,10 @@ final class HttpTarget implements StormTarget {
     try {
       for (String url : this.urls) {
         nodes.add(check(url, token == null ? "" : token));
+        order.add(new ArrayDeque<>());
+        frees.add(new ArrayList<>());
       }
+      inFlight = new int[nodes.size()];
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -127,7 +139,7 @@ final class HttpTarget implements StormTarget {
     CompletableFuture<Integer> pid = new CompletableFuture<>();
     synchronized (this) {
       allocs.computeIfAbsent(space, s -> {
-        order.add(s);
+        order.get(home(s)).add(s);
         return new ArrayList<>();
       }).add(pid);
     }
@@ -139,11 +151,12 @@ final class HttpTarget implements StormTarget {
   public CompletionStage<Void> free(int pid) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (this) {
-      if (frees.isEmpty()) {
-        order.add(FREES);
+      Issued handle = issued.remove(pid);
+      int node = handle == null ? nextNode() : home(handle.space);
+      if (frees.get(node).isEmpty()) {
+        order.get(node).add(FREES);
       }
-      Integer generation = generations.remove(pid);
-      frees.add(new Free(pid, generation == null ? 0 : generation, done));
+      frees.get(node).add(new Free(pid, handle == null ? 0 : handle.generation, done));
     }
     drain();
     return done;
@@ -166,40 +179,52 @@ final class HttpTarget implements StormTarget {
     return send(node, method, path, body, false).thenApply(answer);
   }
 
-  /** Sends what waits, a batch per key, while fewer than {@link #MAX_IN_FLIGHT} requests per node are in flight. */
+  /** Sends what waits, a batch per key, while fewer than {@link #MAX_IN_FLIGHT} requests of its node are in flight. */
   private void drain() {
     while (true) {
-      Object key;
       List<CompletableFuture<Integer>> pids = null;
       List<Free> freeing = null;
-      int node;
+      int node = -1;
+      int space = 0;
       synchronized (this) {
-        if (inFlight >= MAX_IN_FLIGHT * nodes.size() || order.isEmpty()) {
+        for (int i = 0; i < nodes.size() && node < 0; i++) {
+          int n = (drained + i) % nodes.size();
+          if (inFlight[n] < MAX_IN_FLIGHT && !order.get(n).isEmpty()) {
+            node = n;
+          }
+        }
+        if (node < 0) {
           return;
         }
-        key = order.poll();
-        if (key instanceof Integer space) {
+        drained = (node + 1) % nodes.size();
+        ArrayDeque<Object> waiting = order.get(node);
+        if (waiting.poll() instanceof Integer s) {
+          space = s;
           pids = take(allocs.get(space));
           if (allocs.get(space).isEmpty()) {
             allocs.remove(space);
           } else {
-            order.add(space);
+            waiting.add(space);
           }
         } else {
-          freeing = take(frees);
-          if (!frees.isEmpty()) {
-            order.add(FREES);
+          freeing = take(frees.get(node));
+          if (!frees.get(node).isEmpty()) {
+            waiting.add(FREES);
           }
         }
-        inFlight++;
-        node = nextNode();
+        inFlight[node]++;
       }
       if (pids != null) {
-        sendAllocs(node, (Integer) key, pids);
+        sendAllocs(node, space, pids);
       } else {
         sendFrees(node, freeing);
       }
     }
+  }
+
+  /** The node a space's allocs and frees go to; called holding this. */
+  private int home(int space) {
+    return Math.floorMod(space, nodes.size());
   }
 
   /** Round robin over the nodes; called holding this. */
@@ -231,7 +256,7 @@ final class HttpTarget implements StormTarget {
       if (got != null && got.isArray()) {
         synchronized (this) {
           for (int i = 0; i < got.size(); i++) {
-            generations.put(got.get(i).asInt(), json.path("generations").path(i).asInt(0));
+            issued.put(got.get(i).asInt(), new Issued(space, json.path("generations").path(i).asInt(0)));
           }
         }
       }
@@ -261,10 +286,7 @@ final class HttpTarget implements StormTarget {
         result.complete(json);
       } else if (retries > 0 && failure instanceof PidspaceException refused
           && refused.code() == PidspaceException.Code.UNAVAILABLE) {
-        int other;
-        synchronized (this) {
-          other = nextNode();
-        }
+        int other = (node + 1) % nodes.size();
         long backoff = RETRY_BACKOFF_MILLIS << (ALLOC_RETRIES - retries);
         // outside the request slots, as a create is: a node that does not answer must not stall the rest
         CompletableFuture.delayedExecutor(backoff, TimeUnit.MILLISECONDS).execute(() ->
@@ -339,7 +361,7 @@ final class HttpTarget implements StormTarget {
     nodes.get(node).send(method, path, body, key).whenComplete((r, failure) -> {
       if (slotted) {
         synchronized (this) {
-          inFlight--;
+          inFlight[node]--;
         }
         drain();
       }

@@ -86,6 +86,86 @@ class HttpTargetTest {
     }
   }
 
+  /**
+   * Two stand-in nodes: each space's allocs and the frees of its pids all go to its home node (its
+   * id modulo two), so no space makes runs on two nodes; an alloc whose home node is gone is asked
+   * again on the other.
+   */
+  @Test
+  void eachSpaceKeepsToItsHomeNode_andAnAllocMovesOnWhenThatNodeIsGone() throws Exception {
+    List<StandIn> standIns = List.of(new StandIn(), new StandIn());
+    StormTarget two = StormTarget.cluster(standIns.stream().map(StandIn::url).toList(), "");
+    try {
+      List<CompletableFuture<Integer>> allocs = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        allocs.add(two.alloc(3 + i % 2).toCompletableFuture()); // spaces 3 and 4, interleaved
+      }
+      List<CompletableFuture<Void>> frees = new ArrayList<>();
+      allocs.forEach(pid -> frees.add(two.free(pid.join()).toCompletableFuture()));
+      frees.forEach(CompletableFuture::join);
+      for (int node = 0; node < 2; node++) {
+        Set<Integer> spaces = standIns.get(node).spaces;
+        assertEquals(Set.of(4 - node), spaces, "node " + node + " was sent requests for spaces " + spaces);
+      }
+      assertEquals(200, standIns.get(0).pids.get() + standIns.get(1).pids.get());
+      assertEquals(200, standIns.get(0).freed.get() + standIns.get(1).freed.get());
+
+      standIns.get(1).server.stop(0); // space 3's home
+      int pid = join(two.alloc(3));
+      assertEquals(3, PidLayout.DEFAULT.spaceOf(pid));
+      assertEquals(101, standIns.get(0).pids.get(), "asked again on node 0");
+    } finally {
+      two.close();
+      standIns.forEach(standIn -> standIn.server.stop(0));
+    }
+  }
+
+  /** Answers allocs with new pids of the space asked, frees with nothing refused; records the spaces it was sent. */
+  private static final class StandIn {
+    final com.sun.net.httpserver.HttpServer server;
+    final Set<Integer> spaces = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    final java.util.concurrent.atomic.AtomicInteger pids = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger freed = new java.util.concurrent.atomic.AtomicInteger();
+
+    StandIn() throws java.io.IOException {
+      server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+      server.createContext("/", exchange -> {
+        String path = exchange.getRequestURI().getPath();
+        String query = String.valueOf(exchange.getRequestURI().getQuery());
+        String body = "{\"spaces\":[]}";
+        if (path.matches("/v1/spaces/\\d+/pids")) {
+          int space = Integer.parseInt(path.split("/")[3]);
+          spaces.add(space);
+          int count = query.startsWith("count=") ? Integer.parseInt(query.substring(6)) : 1;
+          StringBuilder answer = new StringBuilder("{\"pids\":[");
+          for (int i = 0; i < count; i++) {
+            answer.append(i == 0 ? "" : ",").append(PidLayout.DEFAULT.encode(space, 300 + pids.incrementAndGet()));
+          }
+          body = answer.append("]}").toString();
+        } else if (path.startsWith("/v1/pids")) {
+          String freeing = path.equals("/v1/pids:free")
+              ? new String(exchange.getRequestBody().readAllBytes()).replaceAll(".*\"pids\":\\[([^]]*)].*", "$1")
+              : path.substring("/v1/pids/".length());
+          for (String pid : freeing.split(",")) {
+            spaces.add(PidLayout.DEFAULT.spaceOf(Integer.parseInt(pid)));
+            freed.incrementAndGet();
+          }
+          body = "{\"refused\":[]}";
+        }
+        byte[] bytes = body.getBytes();
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(200, bytes.length);
+        exchange.getResponseBody().write(bytes);
+        exchange.close();
+      });
+      server.start();
+    }
+
+    String url() {
+      return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+  }
+
   @Test
   void allocsAtOnce_getDistinctPidsUntilTheSpaceRunsOut_thenExhausted() {
     int space = join(target.createSpace(301)); // about 300 free pids
