@@ -25,7 +25,7 @@ import java.util.function.Function;
  * <p>Each space has a home node among the {@code --url}s (its id modulo their number): its allocs
  * and the frees of its pids go there, as a container's agent keeps to one node. Requests for one
  * space spread over two nodes make two runs a turn, each node's, and each waits for the other's
- * write (docs/benchmarks.md: two nodes did 0.46 of one so). Creates go round robin; a request
+ * write (docs/benchmarks.md: two nodes did 0.46 of one so). Creates go round robin; an alloc
  * whose outcome is unknown is asked again on the next node.
  *
  * <p>At most {@link #MAX_IN_FLIGHT} requests a node are in flight; what arrives meanwhile waits, and
@@ -67,7 +67,7 @@ final class HttpTarget implements StormTarget {
   // they came (a space id, or FREES), the frees waiting, and its requests in flight.
   private final List<ArrayDeque<Object>> order = new ArrayList<>();
   private final List<List<Free>> frees = new ArrayList<>();
-  private int[] inFlight;
+  private final int[] inFlight;
   private final Map<Integer, List<CompletableFuture<Integer>>> allocs = new HashMap<>(); // by space
   private final Map<Integer, Issued> issued = new HashMap<>(); // the pids handed out and not yet freed
   private int next; // round robin for creates and frees of pids not issued here
@@ -82,13 +82,13 @@ final class HttpTarget implements StormTarget {
   HttpTarget(List<String> urls, String token, boolean keyed) {
     this.keyed = keyed;
     this.urls = urls.stream().map(u -> u.endsWith("/") ? u.substring(0, u.length() - 1) : u).toList();
+    inFlight = new int[this.urls.size()];
     try {
       for (String url : this.urls) {
         nodes.add(check(url, token == null ? "" : token));
         order.add(new ArrayDeque<>());
         frees.add(new ArrayList<>());
       }
-      inFlight = new int[nodes.size()];
     } catch (RuntimeException e) {
       close();
       throw e;
